@@ -1,0 +1,33 @@
+/*
+ * cfs_fuse.h - the FUSE front of pmxcfs (libfuse3 low-level, inode based).
+ *
+ * Turns kernel requests into memdb reads and proposed cfs_ops; owns the open
+ * file handles (write buffers) and the kernel-cache policy.  main.c creates
+ * the context, hands cfs_fuse_ops() and the context to fuse_session_new().
+ */
+#ifndef PMXCFS_CFS_FUSE_H
+#define PMXCFS_CFS_FUSE_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+#include <sys/types.h>
+
+#include "pmxcfs/clusterlog.h"
+#include "pmxcfs/dfsm.h"
+#include "pmxcfs/kinval.h"
+#include "pmxcfs/memdb.h"
+
+struct cfs_fuse {
+	struct memdb *mdb;
+	struct dfsm *dfsm;
+	struct kinval *kinval;
+	struct clusterlog *clog;
+	const char *nodename;
+	int64_t starttime;
+	gid_t gid;       /* www-data */
+	double timeout;  /* entry and attribute cache timeout, seconds */
+};
+
+const struct fuse_lowlevel_ops *cfs_fuse_ops(void);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * database.h - SQLite persistence of memdb: one row per inode plus the
+ * global version, in WAL mode with synchronous=FULL.
+ *
+ * Only dfsm's apply thread writes (database_begin, the memdb_store callbacks
+ * from database_store(), then database_commit or database_rollback); loading
+ * happens once at start-up, before any thread runs.  Not thread safe.
+ *
+ * States (the sticky error of the durable path):
+ *
+ *     database_open()          database_begin()
+ *   ----------------> IDLE ------------------------> IN_TXN
+ *                      ^  <------------------------   |
+ *                      |   database_commit() ok /     | commit fails
+ *                      |   database_rollback()        v
+ *                      +---- database_reset() ---- ERROR  (every call -EIO)
+ *
+ * In ERROR, memory and disk may disagree; the owner must reload memdb from
+ * disk (database_load) and call database_reset() before writing again.
+ */
+#ifndef PMXCFS_DATABASE_H
+#define PMXCFS_DATABASE_H
+
+#include "pmxcfs/memdb.h"
+
+#include <stddef.h>
+
+struct database;
+
+/*
+ * Open (creating if it does not exist) the database at path.  An existing
+ * file that is not a pmxcfs database, is corrupt or unreadable is refused:
+ * -EINVAL/-EIO with a message in errbuf.  A new or empty file gets the schema.
+ */
+int database_open(const char *path, struct database **out, char *errbuf, size_t errlen);
+void database_close(struct database *db);
+
+/*
+ * Load every row into a new memdb and check it (memdb_load_finish).  On
+ * error nothing is returned and errbuf names the problem.
+ */
+int database_load(struct database *db, struct memdb **out, char *errbuf, size_t errlen);
+
+int database_begin(struct database *db);
+int database_commit(struct database *db);
+void database_rollback(struct database *db);
+void database_reset(struct database *db);
+bool database_failed(const struct database *db);
+
+/* The memdb_store that writes into the current transaction of db. */
+void database_store(struct database *db, struct memdb_store *store);
+
+#endif

@@ -1,0 +1,256 @@
+/*
+ * dfsm.c - local-mode ordering layer; see dfsm.h.
+ */
+#define LOG_SUBSYS "dfsm"
+#include "pmxcfs/dfsm.h"
+#include "pmxcfs/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DFSM_BATCH_MAX_OPS 128
+#define DFSM_BATCH_MAX_BYTES (8u * 1024 * 1024)
+#define DFSM_WAIT_LOG_SECS 5
+#define DFSM_WAIT_GIVEUP_SECS 120
+
+struct dfsm_req {
+	struct dfsm_req *next;
+	void *msg;
+	size_t len;
+	struct memdb_result res;
+	int status;
+	bool done;
+	bool abandoned;
+};
+
+struct dfsm {
+	struct memdb *mdb;
+	struct database *db;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	pthread_cond_t done;
+	struct dfsm_req *head, *tail;
+	bool stopping;
+	bool failed; /* the store could not be reloaded: refuse writes */
+	bool quorate;
+};
+
+static void req_free(struct dfsm_req *r)
+{
+	free(r->msg);
+	free(r);
+}
+
+/* Roll back, reload memdb from disk; called with memdb write-locked. */
+static void recover_store(struct dfsm *d)
+{
+	struct memdb *fresh;
+	char err[512];
+
+	database_rollback(d->db);
+	database_reset(d->db);
+	if (database_load(d->db, &fresh, err, sizeof(err)) != 0) {
+		log_printf(LOG_CRIT, "cannot reload database after a failed commit: %s; "
+			   "refusing all writes", err);
+		d->failed = true;
+		return;
+	}
+	memdb_swap(d->mdb, fresh);
+	memdb_free(fresh);
+	log_printf(LOG_WARNING, "reloaded database after a failed commit; the batch was refused");
+}
+
+static void apply_batch(struct dfsm *d, struct dfsm_req *batch)
+{
+	struct memdb_store store, *sp = NULL;
+	bool store_ok = true;
+
+	memdb_wrlock(d->mdb);
+	if (d->db) {
+		database_store(d->db, &store);
+		sp = &store;
+		if (d->failed || database_begin(d->db))
+			store_ok = false;
+	}
+	for (struct dfsm_req *r = batch; store_ok && r; r = r->next) {
+		struct cfs_op op;
+		int err = cfs_op_decode(r->msg, r->len, &op);
+		if (err) {
+			log_printf(LOG_ERR, "dropping malformed op (%s)", strerror(-err));
+			r->status = err;
+			continue;
+		}
+		if (memdb_apply(d->mdb, &op, &r->res, sp)) {
+			store_ok = false;
+			break;
+		}
+		r->status = 0;
+		if (r->res.err)
+			log_printf(LOG_DEBUG, "%s refused: %s", cfs_op_type_name(op.type),
+				   strerror(-r->res.err));
+	}
+	if (d->db && store_ok && database_commit(d->db))
+		store_ok = false;
+	if (!store_ok) {
+		for (struct dfsm_req *r = batch; r; r = r->next)
+			r->status = -EIO;
+		if (d->db && !d->failed)
+			recover_store(d);
+	}
+	memdb_unlock(d->mdb);
+}
+
+static void *apply_thread(void *arg)
+{
+	struct dfsm *d = arg;
+
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		while (!d->head && !d->stopping)
+			pthread_cond_wait(&d->work, &d->lock);
+		if (!d->head && d->stopping)
+			break;
+		/* take a batch off the queue */
+		struct dfsm_req *batch = d->head, *last = d->head;
+		size_t n = 1, bytes = last->len;
+		while (last->next && n < DFSM_BATCH_MAX_OPS && bytes + last->next->len <= DFSM_BATCH_MAX_BYTES) {
+			last = last->next;
+			n++;
+			bytes += last->len;
+		}
+		d->head = last->next;
+		if (!d->head)
+			d->tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&d->lock);
+
+		apply_batch(d, batch);
+
+		pthread_mutex_lock(&d->lock);
+		for (struct dfsm_req *r = batch, *next; r; r = next) {
+			next = r->next;
+			r->next = NULL;
+			r->done = true;
+			if (r->abandoned)
+				req_free(r);
+		}
+		pthread_cond_broadcast(&d->done);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+int dfsm_new(struct memdb *mdb, struct database *db, struct dfsm **out)
+{
+	struct dfsm *d = calloc(1, sizeof(*d));
+	pthread_condattr_t ca;
+	int err;
+
+	if (!d)
+		return -ENOMEM;
+	d->mdb = mdb;
+	d->db = db;
+	d->quorate = true;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->work, NULL);
+	pthread_cond_init(&d->done, &ca);
+	pthread_condattr_destroy(&ca);
+	err = pthread_create(&d->thread, NULL, apply_thread, d);
+	if (err) {
+		pthread_cond_destroy(&d->work);
+		pthread_cond_destroy(&d->done);
+		pthread_mutex_destroy(&d->lock);
+		free(d);
+		return -err;
+	}
+	*out = d;
+	return 0;
+}
+
+void dfsm_free(struct dfsm *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->stopping = true;
+	pthread_cond_signal(&d->work);
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->thread, NULL);
+	pthread_cond_destroy(&d->work);
+	pthread_cond_destroy(&d->done);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+bool dfsm_quorate(struct dfsm *d)
+{
+	return __atomic_load_n(&d->quorate, __ATOMIC_RELAXED);
+}
+
+int dfsm_propose(struct dfsm *d, const struct cfs_op *op, struct memdb_result *res)
+{
+	struct dfsm_req *r;
+	struct timespec start, deadline;
+	long len;
+	int status;
+
+	if (!dfsm_quorate(d))
+		return -EACCES;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->len = cfs_op_encoded_size(op);
+	r->msg = malloc(r->len);
+	if (!r->msg) {
+		free(r);
+		return -ENOMEM;
+	}
+	len = cfs_op_encode(op, r->msg, r->len);
+	if (len < 0) {
+		req_free(r);
+		return (int)len;
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	pthread_mutex_lock(&d->lock);
+	if (d->stopping || d->failed) {
+		status = d->stopping ? -ESHUTDOWN : -EIO;
+		pthread_mutex_unlock(&d->lock);
+		req_free(r);
+		return status;
+	}
+	if (d->tail)
+		d->tail->next = r;
+	else
+		d->head = r;
+	d->tail = r;
+	pthread_cond_signal(&d->work);
+
+	deadline = start;
+	while (!r->done) {
+		deadline.tv_sec += DFSM_WAIT_LOG_SECS;
+		if (pthread_cond_timedwait(&d->done, &d->lock, &deadline) == ETIMEDOUT && !r->done) {
+			long waited = deadline.tv_sec - start.tv_sec;
+			log_printf(LOG_WARNING, "%s has waited %ld s for its verdict",
+				   cfs_op_type_name(op->type), waited);
+			if (waited >= DFSM_WAIT_GIVEUP_SECS) {
+				log_printf(LOG_ERR, "giving up on %s after %ld s; its outcome will only be logged",
+					   cfs_op_type_name(op->type), waited);
+				r->abandoned = true;
+				pthread_mutex_unlock(&d->lock);
+				return -ETIMEDOUT;
+			}
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	status = r->status;
+	*res = r->res;
+	req_free(r);
+	return status;
+}

@@ -1,0 +1,198 @@
+/*
+ * kinval.c - see kinval.h.
+ */
+#define LOG_SUBSYS "kinval"
+#define FUSE_USE_VERSION 314
+#include "pmxcfs/kinval.h"
+#include "pmxcfs/log.h"
+
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define KINVAL_WAIT_MS 2000
+
+struct kinval_item {
+	struct kinval_item *next;
+	bool entry;
+	uint64_t inode;
+	char *name;
+	bool waited;
+	bool done;
+};
+
+struct kinval {
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	pthread_cond_t done;
+	pthread_t thread;
+	bool running;
+	bool stopping;
+	struct fuse_session *se;
+	struct kinval_item *head, *tail;
+};
+
+static void item_free(struct kinval_item *it)
+{
+	free(it->name);
+	free(it);
+}
+
+static void *kinval_thread(void *arg)
+{
+	struct kinval *k = arg;
+
+	pthread_mutex_lock(&k->lock);
+	while (!k->stopping) {
+		struct kinval_item *it = k->head;
+		if (!it) {
+			pthread_cond_wait(&k->work, &k->lock);
+			continue;
+		}
+		k->head = it->next;
+		if (!k->head)
+			k->tail = NULL;
+		struct fuse_session *se = k->se;
+		pthread_mutex_unlock(&k->lock);
+
+		int err = 0;
+		if (se && it->entry)
+			err = fuse_lowlevel_notify_inval_entry(se, it->inode, it->name, strlen(it->name));
+		else if (se)
+			err = fuse_lowlevel_notify_inval_inode(se, it->inode, 0, 0);
+		if (err && err != -ENOENT)
+			log_printf(LOG_DEBUG, "invalidation of %llu failed: %s",
+				   (unsigned long long)it->inode, strerror(-err));
+
+		pthread_mutex_lock(&k->lock);
+		if (it->waited) {
+			it->done = true; /* the waiter frees it */
+			pthread_cond_broadcast(&k->done);
+		} else {
+			item_free(it);
+		}
+	}
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
+int kinval_new(struct kinval **out)
+{
+	struct kinval *k = calloc(1, sizeof(*k));
+	pthread_condattr_t ca;
+	int err;
+
+	if (!k)
+		return -ENOMEM;
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_cond_init(&k->work, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&k->done, &ca);
+	pthread_condattr_destroy(&ca);
+	err = pthread_create(&k->thread, NULL, kinval_thread, k);
+	if (err) {
+		free(k);
+		return -err;
+	}
+	k->running = true;
+	*out = k;
+	return 0;
+}
+
+void kinval_attach(struct kinval *k, struct fuse_session *se)
+{
+	pthread_mutex_lock(&k->lock);
+	k->se = se;
+	pthread_mutex_unlock(&k->lock);
+}
+
+void kinval_free(struct kinval *k)
+{
+	if (!k)
+		return;
+	pthread_mutex_lock(&k->lock);
+	k->stopping = true;
+	pthread_cond_signal(&k->work);
+	pthread_mutex_unlock(&k->lock);
+	if (k->running)
+		pthread_join(k->thread, NULL);
+	for (struct kinval_item *it = k->head, *next; it; it = next) {
+		next = it->next;
+		item_free(it);
+	}
+	pthread_cond_destroy(&k->work);
+	pthread_cond_destroy(&k->done);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}
+
+static void kinval_push(struct kinval *k, struct kinval_item *it, bool wait)
+{
+	struct timespec deadline;
+
+	it->waited = wait;
+	pthread_mutex_lock(&k->lock);
+	if (k->stopping || !k->se) {
+		pthread_mutex_unlock(&k->lock);
+		item_free(it);
+		return;
+	}
+	if (k->tail)
+		k->tail->next = it;
+	else
+		k->head = it;
+	k->tail = it;
+	pthread_cond_signal(&k->work);
+	if (!wait) {
+		pthread_mutex_unlock(&k->lock);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += KINVAL_WAIT_MS / 1000;
+	deadline.tv_nsec += (KINVAL_WAIT_MS % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	while (!it->done && !k->stopping) {
+		if (pthread_cond_timedwait(&k->done, &k->lock, &deadline) == ETIMEDOUT)
+			break;
+	}
+	if (it->done) {
+		item_free(it);
+	} else {
+		/* the thread will free it once it gets to it */
+		log_printf(LOG_WARNING, "cache invalidation of %llu still pending after %d ms",
+			   (unsigned long long)it->inode, KINVAL_WAIT_MS);
+		it->waited = false;
+	}
+	pthread_mutex_unlock(&k->lock);
+}
+
+void kinval_inode(struct kinval *k, uint64_t inode, bool wait)
+{
+	struct kinval_item *it = calloc(1, sizeof(*it));
+	if (!it)
+		return;
+	it->inode = inode;
+	kinval_push(k, it, wait);
+}
+
+void kinval_entry(struct kinval *k, uint64_t parent, const char *name, bool wait)
+{
+	struct kinval_item *it = calloc(1, sizeof(*it));
+	if (!it)
+		return;
+	it->entry = true;
+	it->inode = parent;
+	it->name = strdup(name);
+	if (!it->name) {
+		free(it);
+		return;
+	}
+	kinval_push(k, it, wait);
+}

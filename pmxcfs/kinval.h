@@ -1,0 +1,34 @@
+/*
+ * kinval.h - kernel cache invalidation queue for the FUSE layer.
+ *
+ * pmxcfs lets the kernel cache attributes, directory entries and file pages
+ * (that is what makes repeated reads cheap) and must tell it when something
+ * changed.  The notify calls (fuse_lowlevel_notify_inval_*) may block on
+ * kernel locks held by the very request that caused the change, so they are
+ * never made from a request thread or with a pmxcfs lock held: this module
+ * makes them from its own thread.  A request that needs the invalidation to
+ * be complete before it answers (close-to-open consistency after a write)
+ * waits for it with a deadline; if the deadline passes it logs and answers
+ * anyway, so a kernel-side lock can delay but never freeze the mount.
+ */
+#ifndef PMXCFS_KINVAL_H
+#define PMXCFS_KINVAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct fuse_session;
+struct kinval;
+
+int kinval_new(struct kinval **out);
+/* Start delivering to se (after the session is mounted). */
+void kinval_attach(struct kinval *k, struct fuse_session *se);
+/* Stop the thread; pending items are dropped. */
+void kinval_free(struct kinval *k);
+
+/* Drop attributes and cached pages of inode; wait for it when wait is set. */
+void kinval_inode(struct kinval *k, uint64_t inode, bool wait);
+/* Drop the directory entry name in parent; wait for it when wait is set. */
+void kinval_entry(struct kinval *k, uint64_t parent, const char *name, bool wait);
+
+#endif

@@ -1,0 +1,446 @@
+/*
+ * main.c - the pmxcfs daemon: options, single-instance lock, start-up
+ * (load the database, create the layout), the FUSE session, shutdown.
+ *
+ *   pmxcfs [-f] [-l] [-d] [--mountpoint DIR] [--db FILE] [--nodename NAME]
+ *
+ * Start-up order: lock file -> database open + load (refuse on any error) ->
+ * apply thread -> layout (as ordinary ops) -> mount -> daemonize -> serve.
+ * SIGTERM/SIGINT/SIGHUP end the session; the apply queue is drained, the
+ * mount removed and the database closed before exit.
+ */
+#define LOG_SUBSYS "main"
+#include "pmxcfs/cfs_fuse.h"
+#include "pmxcfs/database.h"
+#include "pmxcfs/dfsm.h"
+#include "pmxcfs/kinval.h"
+#include "pmxcfs/log.h"
+#include "pmxcfs/memdb.h"
+#include "pmxcfs/pathname.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PMXCFS_VERSION "0.1.0"
+#define DEFAULT_MOUNTPOINT "/etc/pve"
+#define DEFAULT_DB "/var/lib/pve-cluster/config.db"
+
+struct options {
+	bool foreground;
+	bool local;
+	bool debug;
+	const char *mountpoint;
+	const char *db;
+	char nodename[HOST_NAME_MAX + 1];
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: pmxcfs [-f] [-l] [-d] [--mountpoint DIR] [--db FILE] [--nodename NAME]\n"
+		"\n"
+		"  -f, --foreground     stay in the foreground (log to stderr too)\n"
+		"  -l, --local          local mode: no cluster, always quorate\n"
+		"  -d, --debug          log debug messages\n"
+		"      --mountpoint DIR mount here (default " DEFAULT_MOUNTPOINT ")\n"
+		"      --db FILE        database file (default " DEFAULT_DB ")\n"
+		"      --nodename NAME  this node's name (default: the short host name)\n"
+		"  -h, --help           this text\n"
+		"  -V, --version        print the version\n");
+}
+
+static bool nodename_valid(const char *n)
+{
+	size_t len = strlen(n);
+	if (len == 0 || len > 63 || n[0] == '-' || n[len - 1] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = n[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_MOUNTPOINT = 256, OPT_DB, OPT_NODENAME };
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "local", no_argument, NULL, 'l' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "mountpoint", required_argument, NULL, OPT_MOUNTPOINT },
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "nodename", required_argument, NULL, OPT_NODENAME },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->mountpoint = DEFAULT_MOUNTPOINT;
+	o->db = DEFAULT_DB;
+	while ((ch = getopt_long(argc, argv, "fldhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'l':
+			o->local = true;
+			break;
+		case 'd':
+			o->debug = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("pmxcfs %s\n", PMXCFS_VERSION);
+			exit(0);
+		case OPT_MOUNTPOINT:
+			o->mountpoint = optarg;
+			break;
+		case OPT_DB:
+			o->db = optarg;
+			break;
+		case OPT_NODENAME:
+			snprintf(o->nodename, sizeof(o->nodename), "%s", optarg);
+			break;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pmxcfs: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	if (!o->nodename[0]) {
+		if (gethostname(o->nodename, sizeof(o->nodename)) != 0) {
+			fprintf(stderr, "pmxcfs: cannot get the host name: %s\n", strerror(errno));
+			return -1;
+		}
+		o->nodename[sizeof(o->nodename) - 1] = '\0';
+		char *dot = strchr(o->nodename, '.');
+		if (dot)
+			*dot = '\0';
+	}
+	if (!nodename_valid(o->nodename)) {
+		fprintf(stderr, "pmxcfs: invalid node name '%s' (letters, digits and '-', at most 63)\n",
+			o->nodename);
+		return -1;
+	}
+	return 0;
+}
+
+/* mkdir -p for the directory part of path (or path itself when is_dir). */
+static int mkdir_parents(const char *path, bool is_dir, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t len;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	if (!is_dir) {
+		char *slash = strrchr(buf, '/');
+		if (!slash)
+			return 0;
+		*slash = '\0';
+	}
+	len = strlen(buf);
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		char save = buf[i];
+		buf[i] = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return -errno;
+		buf[i] = save;
+	}
+	return 0;
+}
+
+/*
+ * Take the single-instance lock "<db>.lock" (flock, held for the life of
+ * the process; the file holds the pid).  Returns the fd or -1 (reported).
+ */
+static int take_lock(const char *db)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s.lock", db);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "pmxcfs: cannot open lock file '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		char pid[32] = "";
+		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+		if (n > 0)
+			pid[n] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		fprintf(stderr, "pmxcfs: database '%s' is in use by another pmxcfs (pid %s); refusing to start\n",
+			db, pid[0] ? pid : "unknown");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void write_pid(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		log_printf(LOG_WARNING, "cannot write the pid to the lock file: %s", strerror(errno));
+}
+
+/* Create one directory of the layout if it is missing. */
+static int ensure_dir(struct memdb *mdb, struct dfsm *d, const char *path)
+{
+	struct memdb_stat st, parent;
+	struct memdb_result res;
+	struct cfs_op op;
+	char buf[PATH_MAX];
+	const char *name;
+	int err;
+
+	if (memdb_resolve(mdb, path, &st) == 0)
+		return st.type == MEMDB_DIR ? 0 : -ENOTDIR;
+	snprintf(buf, sizeof(buf), "%s", path);
+	char *slash = strrchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		name = slash + 1;
+		err = memdb_resolve(mdb, buf, &parent);
+		if (err)
+			return err;
+	} else {
+		name = buf;
+		parent.inode = MEMDB_ROOT_INODE;
+	}
+	memset(&op, 0, sizeof(op));
+	op.type = CFS_OP_MKDIR;
+	op.parent = parent.inode;
+	op.name = name;
+	op.name_len = (uint32_t)strlen(name);
+	op.now = (int64_t)time(NULL);
+	err = dfsm_propose(d, &op, &res);
+	return err ? err : res.err;
+}
+
+static int create_layout(struct memdb *mdb, struct dfsm *d, const char *node)
+{
+	char path[PATH_MAX];
+	const char *sub[] = { "", "/lxc", "/qemu-server", "/priv" };
+	int err;
+
+	if ((err = ensure_dir(mdb, d, "nodes")) || (err = ensure_dir(mdb, d, "priv")) ||
+	    (err = ensure_dir(mdb, d, "priv/lock"))) {
+		log_printf(LOG_ERR, "cannot create the layout: %s", strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		snprintf(path, sizeof(path), "nodes/%s%s", node, sub[i]);
+		if ((err = ensure_dir(mdb, d, path))) {
+			log_printf(LOG_ERR, "cannot create '%s': %s", path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Clear a dead FUSE mount left by a killed pmxcfs; refuse a live one of ours. */
+static int prepare_mountpoint(const char *mp)
+{
+	struct stat sb;
+	int err;
+
+	if (stat(mp, &sb) != 0) {
+		if (errno == ENOTCONN) {
+			log_printf(LOG_NOTICE, "removing stale mount at '%s'", mp);
+			if (umount2(mp, MNT_DETACH) != 0) {
+				log_printf(LOG_ERR, "cannot remove stale mount '%s': %s", mp, strerror(errno));
+				return -errno;
+			}
+		} else if (errno == ENOENT) {
+			if ((err = mkdir_parents(mp, true, 0755))) {
+				log_printf(LOG_ERR, "cannot create mount point '%s': %s", mp, strerror(-err));
+				return err;
+			}
+			return 0;
+		} else {
+			log_printf(LOG_ERR, "mount point '%s': %s", mp, strerror(errno));
+			return -errno;
+		}
+	}
+	FILE *f = fopen("/proc/self/mounts", "re");
+	char real[PATH_MAX];
+	if (f && realpath(mp, real)) {
+		char line[4096];
+		while (fgets(line, sizeof(line), f)) {
+			char dev[256], dir[PATH_MAX], type[64];
+			if (sscanf(line, "%255s %4095s %63s", dev, dir, type) == 3 && strcmp(dir, real) == 0 &&
+			    strcmp(type, "fuse.pmxcfs") == 0) {
+				log_printf(LOG_ERR, "'%s' is already mounted by a pmxcfs", mp);
+				fclose(f);
+				return -EBUSY;
+			}
+		}
+	}
+	if (f)
+		fclose(f);
+	if (stat(mp, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		log_printf(LOG_ERR, "mount point '%s' is not a directory", mp);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct database *db = NULL;
+	struct memdb *mdb = NULL;
+	struct dfsm *dfsm = NULL;
+	struct kinval *kinval = NULL;
+	struct clusterlog *clog = NULL;
+	struct fuse_session *se = NULL;
+	struct fuse_loop_config *loopcfg = NULL;
+	struct cfs_fuse ctx;
+	char err[1024];
+	int lockfd, rc = 1, e;
+
+	if (parse_options(argc, argv, &o))
+		return 2;
+	log_init("pmxcfs", o.foreground, true, o.debug);
+	if (!o.local)
+		log_printf(LOG_NOTICE, "cluster mode is not available yet: running in local mode");
+
+	if ((e = mkdir_parents(o.db, false, 0700))) {
+		fprintf(stderr, "pmxcfs: cannot create the directory of '%s': %s\n", o.db, strerror(-e));
+		goto out_log;
+	}
+	lockfd = take_lock(o.db);
+	if (lockfd < 0)
+		goto out_log;
+
+	if (database_open(o.db, &db, err, sizeof(err)) || database_load(db, &mdb, err, sizeof(err))) {
+		fprintf(stderr, "pmxcfs: %s\n", err);
+		log_printf(LOG_CRIT, "%s", err);
+		goto out_close_db;
+	}
+	if (dfsm_new(mdb, db, &dfsm)) {
+		fprintf(stderr, "pmxcfs: cannot start the apply thread\n");
+		goto out_free_memdb;
+	}
+	if (create_layout(mdb, dfsm, o.nodename)) {
+		fprintf(stderr, "pmxcfs: cannot create the directory layout (see the log)\n");
+		goto out_free_dfsm;
+	}
+	if (kinval_new(&kinval) || !(clog = clusterlog_new())) {
+		fprintf(stderr, "pmxcfs: out of memory\n");
+		goto out_free_kinval;
+	}
+
+	struct group *gr = getgrnam("www-data");
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.mdb = mdb;
+	ctx.dfsm = dfsm;
+	ctx.kinval = kinval;
+	ctx.clog = clog;
+	ctx.nodename = o.nodename;
+	ctx.starttime = (int64_t)time(NULL);
+	ctx.gid = gr ? gr->gr_gid : 33;
+	ctx.timeout = 1.0;
+
+	if (prepare_mountpoint(o.mountpoint)) {
+		fprintf(stderr, "pmxcfs: cannot use mount point '%s' (see the log)\n", o.mountpoint);
+		goto out_free_kinval;
+	}
+	char *fargv[] = { argv[0], "-o", "default_permissions,allow_other,fsname=pmxcfs,subtype=pmxcfs",
+			  NULL };
+	if (o.debug)
+		fargv[3] = NULL;
+	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
+	se = fuse_session_new(&args, cfs_fuse_ops(), sizeof(*cfs_fuse_ops()), &ctx);
+	if (!se) {
+		fprintf(stderr, "pmxcfs: cannot create the FUSE session\n");
+		goto out_free_kinval;
+	}
+	if (fuse_set_signal_handlers(se) != 0) {
+		fprintf(stderr, "pmxcfs: cannot install signal handlers\n");
+		goto out_destroy_session;
+	}
+	if (fuse_session_mount(se, o.mountpoint) != 0) {
+		fprintf(stderr, "pmxcfs: cannot mount at '%s'\n", o.mountpoint);
+		goto out_remove_handlers;
+	}
+	kinval_attach(kinval, se);
+	if (fuse_daemonize(o.foreground) != 0) {
+		fprintf(stderr, "pmxcfs: cannot daemonize\n");
+		goto out_unmount;
+	}
+	write_pid(lockfd);
+	{
+		char msg[256];
+		snprintf(msg, sizeof(msg), "starting pmxcfs %s on %s (local mode)", PMXCFS_VERSION,
+			 o.mountpoint);
+		clusterlog_add(clog, o.nodename, "root@pam", "pmxcfs", LOG_INFO, ctx.starttime, msg);
+	}
+	log_printf(LOG_NOTICE, "pmxcfs %s serving %s from %s as node '%s'", PMXCFS_VERSION,
+		   o.mountpoint, o.db, o.nodename);
+
+	loopcfg = fuse_loop_cfg_create();
+	if (!loopcfg) {
+		log_printf(LOG_ERR, "out of memory");
+		goto out_unmount;
+	}
+	fuse_loop_cfg_set_clone_fd(loopcfg, 1);
+	fuse_loop_cfg_set_idle_threads(loopcfg, 8);
+	fuse_loop_cfg_set_max_threads(loopcfg, 64);
+	e = fuse_session_loop_mt(se, loopcfg);
+	fuse_loop_cfg_destroy(loopcfg);
+	if (e < 0)
+		log_printf(LOG_ERR, "FUSE loop ended with error %d", e);
+	else
+		rc = 0;
+	log_printf(LOG_NOTICE, "shutting down");
+
+out_unmount:
+	kinval_attach(kinval, NULL);
+	fuse_session_unmount(se);
+out_remove_handlers:
+	fuse_remove_signal_handlers(se);
+out_destroy_session:
+	fuse_session_destroy(se);
+out_free_kinval:
+	kinval_free(kinval);
+	clusterlog_free(clog);
+out_free_dfsm:
+	dfsm_free(dfsm);
+out_free_memdb:
+	memdb_free(mdb);
+out_close_db:
+	database_close(db);
+	close(lockfd);
+out_log:
+	log_fini();
+	return rc;
+}
