@@ -37,6 +37,7 @@
 #include <time.h>
 
 struct cfs_handle {
+	struct cfs_handle *wnext, *wprev; /* open writable handles (writers list) */
 	pthread_mutex_t lock;
 	uint64_t inode;
 	bool writable;
@@ -59,6 +60,55 @@ struct cfs_dirhandle {
 		char *name;
 	} *ents;
 };
+
+/*
+ * Open writable handles, so that a utime() on a path (cp -p, touch -r) while
+ * the file is open for writing can be applied after that handle's commit,
+ * which would otherwise stamp the commit time over it.
+ */
+static pthread_mutex_t writers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cfs_handle *writers;
+
+static void writers_add(struct cfs_handle *h)
+{
+	pthread_mutex_lock(&writers_lock);
+	h->wprev = NULL;
+	h->wnext = writers;
+	if (writers)
+		writers->wprev = h;
+	writers = h;
+	pthread_mutex_unlock(&writers_lock);
+}
+
+static void writers_remove(struct cfs_handle *h)
+{
+	pthread_mutex_lock(&writers_lock);
+	if (h->wprev)
+		h->wprev->wnext = h->wnext;
+	else if (writers == h)
+		writers = h->wnext;
+	if (h->wnext)
+		h->wnext->wprev = h->wprev;
+	h->wnext = h->wprev = NULL;
+	pthread_mutex_unlock(&writers_lock);
+}
+
+/* Record mtime on every dirty writer of inode; lock order: writers_lock, h->lock. */
+static void writers_defer_mtime(uint64_t inode, int64_t mtime)
+{
+	pthread_mutex_lock(&writers_lock);
+	for (struct cfs_handle *h = writers; h; h = h->wnext) {
+		if (h->inode != inode)
+			continue;
+		pthread_mutex_lock(&h->lock);
+		if (h->dirty) {
+			h->mtime_set = true;
+			h->mtime = mtime;
+		}
+		pthread_mutex_unlock(&h->lock);
+	}
+	pthread_mutex_unlock(&writers_lock);
+}
 
 static struct cfs_fuse *ctx_of(fuse_req_t req)
 {
@@ -284,6 +334,14 @@ static void handle_free(struct cfs_handle *h)
 {
 	if (!h)
 		return;
+	if (h->writable || h->dirty)
+		writers_remove(h);
+	/*
+	 * RELEASE can arrive as soon as the kernel has our last READ reply,
+	 * while that reply's thread is still inside cfs_read holding the lock.
+	 */
+	pthread_mutex_lock(&h->lock);
+	pthread_mutex_unlock(&h->lock);
 	pthread_mutex_destroy(&h->lock);
 	free(h->buf);
 	free(h);
@@ -433,6 +491,8 @@ static int open_file(struct cfs_fuse *c, uint64_t ino, struct fuse_file_info *fi
 	}
 	h->writable = acc != O_RDONLY;
 	h->append = (fi->flags & O_APPEND) != 0;
+	if (h->writable || h->dirty)
+		writers_add(h);
 	if (write) {
 		/* private buffer: bypass the shared page cache */
 		fi->direct_io = 1;
@@ -722,6 +782,8 @@ static void cfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 			}
 			pthread_mutex_unlock(&h->lock);
 		}
+		if (!deferred && mtime != 0)
+			writers_defer_mtime(ino, mtime);
 		if (!deferred) {
 			if (mtime == 0 && ms.type == MEMDB_DIR)
 				memdb_name(c->mdb, ino, lockname, sizeof(lockname));

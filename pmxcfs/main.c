@@ -18,6 +18,7 @@
 #include "pmxcfs/memdb.h"
 #include "pmxcfs/pathname.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -296,11 +297,24 @@ static int prepare_mountpoint(const char *mp)
 		char line[4096];
 		while (fgets(line, sizeof(line), f)) {
 			char dev[256], dir[PATH_MAX], type[64];
-			if (sscanf(line, "%255s %4095s %63s", dev, dir, type) == 3 && strcmp(dir, real) == 0 &&
-			    strcmp(type, "fuse.pmxcfs") == 0) {
-				log_printf(LOG_ERR, "'%s' is already mounted by a pmxcfs", mp);
+			if (sscanf(line, "%255s %4095s %63s", dev, dir, type) != 3 || strcmp(dir, real) != 0 ||
+			    strcmp(type, "fuse.pmxcfs") != 0)
+				continue;
+			/* attributes may come from the kernel cache; a directory read needs the daemon */
+			DIR *d = opendir(mp);
+			if (d) {
+				closedir(d);
+				log_printf(LOG_ERR, "'%s' is already mounted by a running pmxcfs", mp);
 				fclose(f);
 				return -EBUSY;
+			}
+			if (errno != ENOTCONN)
+				continue;
+			log_printf(LOG_NOTICE, "removing stale mount at '%s'", mp);
+			if (umount2(mp, MNT_DETACH) != 0) {
+				log_printf(LOG_ERR, "cannot remove stale mount '%s': %s", mp, strerror(errno));
+				fclose(f);
+				return -errno;
 			}
 		}
 	}
@@ -380,6 +394,7 @@ int main(int argc, char **argv)
 		fargv[3] = NULL;
 	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
 	se = fuse_session_new(&args, cfs_fuse_ops(), sizeof(*cfs_fuse_ops()), &ctx);
+	fuse_opt_free_args(&args);
 	if (!se) {
 		fprintf(stderr, "pmxcfs: cannot create the FUSE session\n");
 		goto out_free_kinval;
