@@ -38,8 +38,13 @@
 
 struct cfs_handle {
 	struct cfs_handle *wnext, *wprev; /* open writable handles (writers list) */
+	struct cfs_handle *anext, *aprev; /* every handle (freed at shutdown) */
 	pthread_mutex_t lock;
 	uint64_t inode;
+	uint64_t version;  /* of the snapshot a reader was opened with */
+	bool pcached;      /* a reader on the kernel page cache (kstate) */
+	bool fresh;        /* a writer nothing happened to since its open */
+	pid_t opener;      /* the thread that opened it */
 	bool writable;
 	bool append;
 	bool dirty;
@@ -68,6 +73,10 @@ struct cfs_dirhandle {
  */
 static pthread_mutex_t writers_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cfs_handle *writers;
+
+/* Every open handle, so that shutdown can free what the kernel never released. */
+static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cfs_handle *handles;
 
 static void writers_add(struct cfs_handle *h)
 {
@@ -187,6 +196,17 @@ static int attr_virtual(struct cfs_fuse *c, const struct virt_entry *e, struct s
 	return 0;
 }
 
+/* Attributes as the kernel may cache them: with the size kstate allows. */
+static void attr_reported(struct cfs_fuse *c, const struct memdb_stat *ms, struct stat *st)
+{
+	attr_from_stat(c, ms, st);
+	if (ms->type != MEMDB_REG)
+		return;
+	uint64_t size = kstate_report_size(c->kstate, ms->inode, ms->version, ms->size);
+	st->st_size = (off_t)size;
+	st->st_blocks = (blkcnt_t)((size + 511) / 512);
+}
+
 static void reply_entry_stat(fuse_req_t req, const struct memdb_stat *ms)
 {
 	struct cfs_fuse *c = ctx_of(req);
@@ -197,7 +217,7 @@ static void reply_entry_stat(fuse_req_t req, const struct memdb_stat *ms)
 	e.generation = 1;
 	e.attr_timeout = c->timeout;
 	e.entry_timeout = c->timeout;
-	attr_from_stat(c, ms, &e.attr);
+	attr_reported(c, ms, &e.attr);
 	fuse_reply_entry(req, &e);
 }
 
@@ -285,6 +305,7 @@ static void cfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_da
 
 static void cfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	(void)fi; /* one size per inode for all opens: see kstate.h */
 	struct cfs_fuse *c = ctx_of(req);
 	const struct virt_entry *v = virtual_by_inode(ino);
 	struct memdb_stat ms;
@@ -300,21 +321,18 @@ static void cfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		return;
 	}
 	err = memdb_getattr(c->mdb, ino, &ms);
+	if (err == -ENOENT) {
+		/*
+		 * Removed after the kernel resolved it (an open racing with a
+		 * rename over it, or an open file): its last attributes.
+		 */
+		err = memdb_read_removed(c->mdb, ino, NULL, NULL, &ms);
+	}
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
-	}
-	attr_from_stat(c, &ms, &st);
-	if (fi && fi->fh) {
-		/* the writer sees its own buffer (fstat after write/ftruncate) */
-		struct cfs_handle *h = (struct cfs_handle *)(uintptr_t)fi->fh;
-		pthread_mutex_lock(&h->lock);
-		if (h->writable || h->dirty) {
-			st.st_size = (off_t)h->size;
-			st.st_blocks = (blkcnt_t)((h->size + 511) / 512);
-		}
-		pthread_mutex_unlock(&h->lock);
-	}
+	} /* no per-handle sizes: the kernel shares one size per inode (kstate.h) */
+	attr_reported(c, &ms, &st);
 	fuse_reply_attr(req, &st, c->timeout);
 }
 
@@ -327,6 +345,12 @@ static struct cfs_handle *handle_new(uint64_t inode)
 		return NULL;
 	pthread_mutex_init(&h->lock, NULL);
 	h->inode = inode;
+	pthread_mutex_lock(&handles_lock);
+	h->anext = handles;
+	if (handles)
+		handles->aprev = h;
+	handles = h;
+	pthread_mutex_unlock(&handles_lock);
 	return h;
 }
 
@@ -336,6 +360,14 @@ static void handle_free(struct cfs_handle *h)
 		return;
 	if (h->writable || h->dirty)
 		writers_remove(h);
+	pthread_mutex_lock(&handles_lock);
+	if (h->aprev)
+		h->aprev->anext = h->anext;
+	else if (handles == h)
+		handles = h->anext;
+	if (h->anext)
+		h->anext->aprev = h->aprev;
+	pthread_mutex_unlock(&handles_lock);
 	/*
 	 * RELEASE can arrive as soon as the kernel has our last READ reply,
 	 * while that reply's thread is still inside cfs_read holding the lock.
@@ -345,6 +377,50 @@ static void handle_free(struct cfs_handle *h)
 	pthread_mutex_destroy(&h->lock);
 	free(h->buf);
 	free(h);
+}
+
+/*
+ * The kernel is done with h: free it and settle the kernel cache state.
+ * The last page-cached reader of a superseded version leaves pages and a
+ * size in the kernel that no longer match the file: drop them before the
+ * next open may use the page cache again (kstate keeps such opens on direct
+ * I/O until kstate_drained).
+ */
+static void handle_release(struct cfs_fuse *c, struct cfs_handle *h)
+{
+	uint64_t inode = h->inode;
+	bool drain = false;
+
+	if (h->pcached) {
+		struct memdb_stat ms;
+		uint64_t cur = memdb_getattr(c->mdb, inode, &ms) == 0 ? ms.version : 0;
+		drain = kstate_reader_close(c->kstate, inode, h->version, cur);
+	}
+	handle_free(h);
+	if (drain) {
+		kinval_inode(c->kinval, inode, true);
+		kstate_drained(c->kstate, inode);
+	}
+}
+
+void cfs_fuse_cleanup(void)
+{
+	pthread_mutex_lock(&handles_lock);
+	struct cfs_handle *h = handles;
+	handles = NULL;
+	pthread_mutex_unlock(&handles_lock);
+	while (h) {
+		struct cfs_handle *next = h->anext;
+		h->aprev = h->anext = NULL;
+		h->wnext = h->wprev = NULL;
+		pthread_mutex_destroy(&h->lock);
+		free(h->buf);
+		free(h);
+		h = next;
+	}
+	pthread_mutex_lock(&writers_lock);
+	writers = NULL;
+	pthread_mutex_unlock(&writers_lock);
 }
 
 static int handle_reserve(struct cfs_handle *h, size_t size)
@@ -388,6 +464,7 @@ static int handle_commit(struct cfs_fuse *c, struct cfs_handle *h)
 	bool changed = false;
 
 	pthread_mutex_lock(&h->lock);
+	h->fresh = false;
 	if (h->err) {
 		err = h->err;
 		goto out_unlock;
@@ -461,13 +538,12 @@ static void open_virtual(fuse_req_t req, const struct virt_entry *v, struct fuse
 }
 
 /* Build the handle for an open of an existing regular file. */
-static int open_file(struct cfs_fuse *c, uint64_t ino, struct fuse_file_info *fi,
+static int open_file(struct cfs_fuse *c, uint64_t ino, struct fuse_file_info *fi, pid_t tid,
 		     struct cfs_handle **out)
 {
 	int acc = fi->flags & O_ACCMODE;
 	bool write = acc != O_RDONLY || (fi->flags & O_TRUNC);
 	struct cfs_handle *h;
-	bool kcache = false;
 	int err;
 
 	if (write && !dfsm_quorate(c->dfsm))
@@ -482,8 +558,14 @@ static int open_file(struct cfs_fuse *c, uint64_t ino, struct fuse_file_info *fi
 			err = -EISDIR;
 		h->dirty = true;
 	} else {
-		err = memdb_open_read(c->mdb, ino, &h->buf, &h->size, &kcache);
+		struct memdb_stat ms;
+		err = memdb_read_all(c->mdb, ino, &h->buf, &h->size, &ms);
+		if (err == -ENOENT && !write)
+			err = memdb_read_removed(c->mdb, ino, &h->buf, &h->size, &ms);
+		if (!err && ms.type != MEMDB_REG)
+			err = -EISDIR;
 		h->cap = h->size;
+		h->version = ms.version;
 	}
 	if (err) {
 		handle_free(h);
@@ -491,14 +573,22 @@ static int open_file(struct cfs_fuse *c, uint64_t ino, struct fuse_file_info *fi
 	}
 	h->writable = acc != O_RDONLY;
 	h->append = (fi->flags & O_APPEND) != 0;
+	h->fresh = h->writable && !h->dirty;
+	h->opener = tid;
 	if (h->writable || h->dirty)
 		writers_add(h);
 	if (write) {
 		/* private buffer: bypass the shared page cache */
 		fi->direct_io = 1;
 	} else {
-		fi->keep_cache = kcache;
 		fi->noflush = 1;
+		if (kstate_reader_open(c->kstate, ino, h->version, h->size)) {
+			h->pcached = true;
+			fi->keep_cache = memdb_kcache_claim(c->mdb, ino, h->version);
+		} else {
+			/* another version is in the kernel's cache: use our snapshot */
+			fi->direct_io = 1;
+		}
 	}
 	*out = h;
 	return 0;
@@ -515,14 +605,16 @@ static void cfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		open_virtual(req, v, fi);
 		return;
 	}
-	err = open_file(c, ino, fi, &h);
+	err = open_file(c, ino, fi, fuse_req_ctx(req)->pid, &h);
+	if (err == -ENOENT)
+		err = -ESTALE; /* replaced by a rename since lookup: the kernel looks up again */
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
 	}
 	fi->fh = (uintptr_t)h;
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		handle_free(h); /* the opener was interrupted: no release will come */
+		handle_release(c, h); /* the opener was interrupted: no release will come */
 }
 
 static void cfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -550,21 +642,22 @@ static void cfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	set_name(&op, name);
 	err = propose(c, &op, &res);
 	if (err == -EEXIST && !(fi->flags & O_EXCL)) {
-		/* lost a race with another creator: open what is there */
-		err = memdb_lookup(c->mdb, parent, name, &ms);
-		if (!err && ms.type != MEMDB_REG)
-			err = -EISDIR;
+		/*
+		 * Lost a race with another creator: open what is there.  If
+		 * nothing is there, the clash was elsewhere (the guest-id rule).
+		 */
+		int lerr = memdb_lookup(c->mdb, parent, name, &ms);
+		if (!lerr)
+			err = ms.type == MEMDB_REG ? 0 : -EISDIR;
 	} else if (!err) {
 		err = memdb_getattr(c->mdb, res.inode, &ms);
 	}
 	if (!err)
-		err = open_file(c, ms.inode, fi, &h);
+		err = open_file(c, ms.inode, fi, fuse_req_ctx(req)->pid, &h);
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
 	}
-	if (ms.size && (fi->flags & O_TRUNC))
-		ms.size = 0;
 
 	struct fuse_entry_param e;
 	memset(&e, 0, sizeof(e));
@@ -572,10 +665,10 @@ static void cfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	e.generation = 1;
 	e.attr_timeout = c->timeout;
 	e.entry_timeout = c->timeout;
-	attr_from_stat(c, &ms, &e.attr);
+	attr_reported(c, &ms, &e.attr);
 	fi->fh = (uintptr_t)h;
 	if (fuse_reply_create(req, &e, fi) == -ENOENT)
-		handle_free(h);
+		handle_release(c, h);
 }
 
 /* ---- read, write, flush, fsync, release ---- */
@@ -620,6 +713,7 @@ static void cfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 		err = h->err;
 		goto out_unlock;
 	}
+	h->fresh = false;
 	if (h->append)
 		off = (off_t)h->size;
 	if (off < 0 || (uint64_t)off + size > MEMDB_MAX_FILE_SIZE) {
@@ -675,18 +769,48 @@ static void cfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 			log_printf(LOG_WARNING, "commit at release of inode %llu failed: %s",
 				   (unsigned long long)h->inode, strerror(-err));
 	}
-	handle_free(h);
+	if (h)
+		handle_release(ctx_of(req), h);
 	fuse_reply_err(req, 0);
+}
+
+/*
+ * The O_TRUNC of an open: the kernel sends it as a setattr(size 0) without
+ * a handle, right after the OPEN, from the opening thread.  It truncates the
+ * fresh writable handle that thread just opened on inode, privately (the
+ * stored file changes at close, as for any write).  Returns false when there
+ * is no such handle: then it is a truncate() of the path.
+ */
+static bool writers_truncate_fresh(uint64_t inode, pid_t tid)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&writers_lock);
+	for (struct cfs_handle *h = writers; h && !found; h = h->wnext) {
+		if (h->inode != inode || h->opener != tid)
+			continue;
+		pthread_mutex_lock(&h->lock);
+		if (h->fresh && !h->err) {
+			h->fresh = false;
+			h->size = 0;
+			h->dirty = true;
+			found = true;
+		}
+		pthread_mutex_unlock(&h->lock);
+	}
+	pthread_mutex_unlock(&writers_lock);
+	return found;
 }
 
 /* ---- setattr ---- */
 
+/* chmod may only restate the mode the policy gives the path (attr_from_stat) */
 static bool mode_allowed(const struct memdb_stat *ms, mode_t mode)
 {
 	mode_t perm = mode & 07777;
 	if (ms->type == MEMDB_DIR)
-		return perm == 0755 || perm == 0700;
-	return perm == 0640 || perm == 0600;
+		return perm == (ms->priv ? 0700u : 0755u);
+	return perm == (ms->priv ? 0600u : 0640u);
 }
 
 static void cfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -731,16 +855,18 @@ static void cfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 			err = -EFBIG;
 			goto out_err;
 		}
-		if (h && !h->virt && (h->writable || h->dirty)) {
+		if (!h && attr->st_size == 0 && writers_truncate_fresh(ino, fuse_req_ctx(req)->pid)) {
+			/* open(O_TRUNC): the commit at close stamps the mtime */
+			to_set &= ~(FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
+		} else if (h && !h->virt && (h->writable || h->dirty)) {
 			pthread_mutex_lock(&h->lock);
+			h->fresh = false;
 			err = h->err ? h->err : handle_resize(h, (size_t)attr->st_size);
 			if (!err)
 				h->dirty = true;
 			pthread_mutex_unlock(&h->lock);
 			if (err)
 				goto out_err;
-			/* the kernel took our reply's size; others must re-ask */
-			kinval_inode(c->kinval, ino, false);
 		} else {
 			/* truncate(path): a PUT of the resized content */
 			char *data;
@@ -806,12 +932,7 @@ static void cfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 			ms.mtime = 0;
 		}
 	}
-	attr_from_stat(c, &ms, &st);
-	if (h && !h->virt && (h->writable || h->dirty)) {
-		pthread_mutex_lock(&h->lock);
-		st.st_size = (off_t)h->size;
-		pthread_mutex_unlock(&h->lock);
-	}
+	attr_reported(c, &ms, &st);
 	fuse_reply_attr(req, &st, c->timeout);
 	return;
 
@@ -1088,9 +1209,14 @@ static void cfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 static void cfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
-	/* O_TRUNC arrives with open(): the truncation is part of the write handle */
-	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
-		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/*
+	 * No atomic O_TRUNC: with it the kernel sets the file's shared cached
+	 * size to 0 at the writer's open, and readers of the old content read
+	 * nothing until the writer closes.  Without it the O_TRUNC arrives as a
+	 * setattr(size 0) right after the open, which writers_truncate_fresh()
+	 * applies to the new handle's private buffer.
+	 */
+	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~(unsigned)(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	conn->want &= ~(unsigned)(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS); /* local locks */

@@ -15,12 +15,14 @@
 #include "pmxcfs/clusterlog.h"
 #include "pmxcfs/dfsm.h"
 #include "pmxcfs/kinval.h"
+#include "pmxcfs/kstate.h"
 #include "pmxcfs/memdb.h"
 
 struct cfs_fuse {
 	struct memdb *mdb;
 	struct dfsm *dfsm;
 	struct kinval *kinval;
+	struct kstate *kstate;
 	struct clusterlog *clog;
 	const char *nodename;
 	int64_t starttime;
@@ -29,5 +31,11 @@ struct cfs_fuse {
 };
 
 const struct fuse_lowlevel_ops *cfs_fuse_ops(void);
+
+/*
+ * Free the file handles the kernel never released (the session ended with
+ * files open).  Call after the session loop has returned, before exit.
+ */
+void cfs_fuse_cleanup(void);
 
 #endif

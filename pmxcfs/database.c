@@ -104,6 +104,31 @@ static int create_schema(sqlite3 *conn, char *errbuf, size_t errlen)
 	return exec(conn, sql, errbuf, errlen);
 }
 
+/* PRAGMA quick_check: damaged pages are refused before anything reads them */
+static int check_integrity(sqlite3 *conn, const char *path, char *errbuf, size_t errlen)
+{
+	sqlite3_stmt *st;
+	const unsigned char *res = NULL;
+	int rc, err = 0;
+
+	rc = sqlite3_prepare_v2(conn, "PRAGMA quick_check", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(errbuf, errlen, "'%s' is corrupt or unreadable (%s): refusing to start; "
+			 "restore a backup or move it away", path, sqlite3_errmsg(conn));
+		return -EINVAL;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		res = sqlite3_column_text(st, 0);
+	if (!res || strcmp((const char *)res, "ok") != 0) {
+		snprintf(errbuf, errlen, "'%s' is corrupt (%s): refusing to start; restore a "
+			 "backup or move it away", path, res ? (const char *)res : sqlite3_errmsg(conn));
+		err = -EINVAL;
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
 int database_open(const char *path, struct database **out, char *errbuf, size_t errlen)
 {
 	struct database *db;
@@ -113,6 +138,11 @@ int database_open(const char *path, struct database **out, char *errbuf, size_t 
 	bool is_new = stat(path, &sb) != 0 || sb.st_size == 0;
 
 	*out = NULL;
+	if (!is_new && !S_ISREG(sb.st_mode)) {
+		snprintf(errbuf, errlen, "'%s' is %s, not a database file: refusing to start", path,
+			 S_ISDIR(sb.st_mode) ? "a directory" : "not a regular file");
+		return -EINVAL;
+	}
 	db = calloc(1, sizeof(*db));
 	if (!db) {
 		snprintf(errbuf, errlen, "out of memory");
@@ -154,6 +184,8 @@ int database_open(const char *path, struct database **out, char *errbuf, size_t 
 		err = -EINVAL;
 		goto out_close;
 	}
+	if ((err = check_integrity(db->conn, path, errbuf, errlen)))
+		goto out_close;
 	if (query_int(db->conn, "PRAGMA application_id", &v) != SQLITE_OK || v != DB_APPLICATION_ID) {
 		snprintf(errbuf, errlen, "'%s' is not a pmxcfs database (application id %" PRId64 ")", path, v);
 		err = -EINVAL;
@@ -164,29 +196,6 @@ int database_open(const char *path, struct database **out, char *errbuf, size_t 
 		snprintf(errbuf, errlen, "'%s': unsupported database format", path);
 		err = -EINVAL;
 		goto out_close;
-	}
-	{
-		sqlite3_stmt *st;
-		const unsigned char *res = NULL;
-		if (sqlite3_prepare_v2(db->conn, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK) {
-			rc = sqlite3_step(st);
-			if (rc == SQLITE_ROW)
-				res = sqlite3_column_text(st, 0);
-			if (!res || strcmp((const char *)res, "ok") != 0) {
-				snprintf(errbuf, errlen, "'%s' is corrupt (%s): refusing to start; restore a "
-					 "backup or move it away", path,
-					 res ? (const char *)res : sqlite3_errmsg(db->conn));
-				sqlite3_finalize(st);
-				err = -EINVAL;
-				goto out_close;
-			}
-			sqlite3_finalize(st);
-		} else {
-			snprintf(errbuf, errlen, "'%s': integrity check failed: %s", path,
-				 sqlite3_errmsg(db->conn));
-			err = -EINVAL;
-			goto out_close;
-		}
 	}
 	if ((err = exec(db->conn, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", errbuf, errlen)))
 		goto out_close;

@@ -334,6 +334,7 @@ int main(int argc, char **argv)
 	struct memdb *mdb = NULL;
 	struct dfsm *dfsm = NULL;
 	struct kinval *kinval = NULL;
+	struct kstate *kstate = NULL;
 	struct clusterlog *clog = NULL;
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *loopcfg = NULL;
@@ -368,7 +369,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pmxcfs: cannot create the directory layout (see the log)\n");
 		goto out_free_dfsm;
 	}
-	if (kinval_new(&kinval) || !(clog = clusterlog_new())) {
+	if (kinval_new(&kinval) || kstate_new(&kstate) || !(clog = clusterlog_new())) {
 		fprintf(stderr, "pmxcfs: out of memory\n");
 		goto out_free_kinval;
 	}
@@ -378,6 +379,7 @@ int main(int argc, char **argv)
 	ctx.mdb = mdb;
 	ctx.dfsm = dfsm;
 	ctx.kinval = kinval;
+	ctx.kstate = kstate;
 	ctx.clog = clog;
 	ctx.nodename = o.nodename;
 	ctx.starttime = (int64_t)time(NULL);
@@ -388,10 +390,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pmxcfs: cannot use mount point '%s' (see the log)\n", o.mountpoint);
 		goto out_free_kinval;
 	}
+	/* -d raises pmxcfs's log level; libfuse's request trace is not wanted */
 	char *fargv[] = { argv[0], "-o", "default_permissions,allow_other,fsname=pmxcfs,subtype=pmxcfs",
 			  NULL };
-	if (o.debug)
-		fargv[3] = NULL;
 	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
 	se = fuse_session_new(&args, cfs_fuse_ops(), sizeof(*cfs_fuse_ops()), &ctx);
 	fuse_opt_free_args(&args);
@@ -445,8 +446,10 @@ out_remove_handlers:
 	fuse_remove_signal_handlers(se);
 out_destroy_session:
 	fuse_session_destroy(se);
+	cfs_fuse_cleanup();
 out_free_kinval:
 	kinval_free(kinval);
+	kstate_free(kstate);
 	clusterlog_free(clog);
 out_free_dfsm:
 	dfsm_free(dfsm);

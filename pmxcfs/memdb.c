@@ -52,6 +52,13 @@ struct memdb {
 	uint64_t version;
 	uint64_t total_size;
 	uint64_t ninodes;
+	/*
+	 * The last files removed (unlink, rename over): a reader whose lookup
+	 * raced with the removal may still open them and read that version.
+	 * Not part of the tree or the database; never read by memdb_apply.
+	 */
+	struct memdb_node *grave[MEMDB_GRAVE_SLOTS];
+	unsigned grave_next;
 };
 
 /* ---- hashing ---- */
@@ -386,6 +393,8 @@ void memdb_free(struct memdb *db)
 			node_free(n);
 		}
 	}
+	for (unsigned i = 0; i < MEMDB_GRAVE_SLOTS; i++)
+		node_free(db->grave[i]);
 	free(db->by_ino.b);
 	free(db->by_ent.b);
 	free(db->by_vm.b);
@@ -644,7 +653,13 @@ static void remove_node(struct memdb *db, struct memdb_node *n, struct persist *
 	db->total_size -= n->size;
 	db->ninodes--;
 	persist_delete(p, n->inode);
-	node_free(n);
+	if (n->type == MEMDB_REG) {
+		unsigned slot = db->grave_next++ % MEMDB_GRAVE_SLOTS;
+		node_free(db->grave[slot]);
+		db->grave[slot] = n;
+	} else {
+		node_free(n);
+	}
 }
 
 static int lookup_parent(struct memdb *db, uint64_t inode, struct memdb_node **out)
@@ -1053,6 +1068,36 @@ int memdb_read(struct memdb *db, uint64_t inode, uint64_t off, size_t size, void
 	return err;
 }
 
+int memdb_read_removed(struct memdb *db, uint64_t inode, char **data, size_t *len,
+		       struct memdb_stat *st)
+{
+	int err = -ENOENT;
+
+	if (data) {
+		*data = NULL;
+		*len = 0;
+	}
+	pthread_rwlock_rdlock(&db->lock);
+	for (unsigned i = 0; i < MEMDB_GRAVE_SLOTS; i++) {
+		struct memdb_node *n = db->grave[i];
+		if (!n || n->inode != inode)
+			continue;
+		err = 0;
+		if (data && n->size && !(*data = malloc(n->size)))
+			err = -ENOMEM;
+		else if (data && n->size)
+			memcpy(*data, n->data, n->size);
+		if (!err) {
+			if (len)
+				*len = n->size;
+			fill_stat(n, st);
+		}
+		break;
+	}
+	pthread_rwlock_unlock(&db->lock);
+	return err;
+}
+
 int memdb_read_all(struct memdb *db, uint64_t inode, char **data, size_t *len,
 		   struct memdb_stat *st)
 {
@@ -1139,35 +1184,16 @@ void memdb_vmlist(struct memdb *db, memdb_vm_cb cb, void *ctx)
 	pthread_rwlock_unlock(&db->lock);
 }
 
-int memdb_open_read(struct memdb *db, uint64_t inode, char **data, size_t *len,
-		    bool *kcache_current)
+bool memdb_kcache_claim(struct memdb *db, uint64_t inode, uint64_t version)
 {
-	int err = 0;
+	bool same = false;
 
-	*data = NULL;
-	*len = 0;
-	*kcache_current = false;
 	pthread_rwlock_rdlock(&db->lock);
 	struct memdb_node *n = find_ino(db, inode);
-	if (!n) {
-		err = -ENOENT;
-	} else if (n->type == MEMDB_DIR) {
-		err = -EISDIR;
-	} else {
-		if (n->size) {
-			*data = malloc(n->size);
-			if (*data)
-				memcpy(*data, n->data, n->size);
-			else
-				err = -ENOMEM;
-		}
-		if (!err) {
-			*len = n->size;
-			uint64_t old = __atomic_exchange_n(&n->kcache_version, n->version,
-							   __ATOMIC_RELAXED);
-			*kcache_current = old == n->version;
-		}
+	if (n) {
+		uint64_t old = __atomic_exchange_n(&n->kcache_version, version, __ATOMIC_RELAXED);
+		same = old == version;
 	}
 	pthread_rwlock_unlock(&db->lock);
-	return err;
+	return same;
 }

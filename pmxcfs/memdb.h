@@ -154,6 +154,19 @@ int memdb_resolve(struct memdb *db, const char *path, struct memdb_stat *st);
 int memdb_read(struct memdb *db, uint64_t inode, uint64_t off, size_t size, void *buf,
 	       size_t *nread);
 
+/* How many removed files memdb_read_removed() can still find. */
+#define MEMDB_GRAVE_SLOTS 16
+
+/*
+ * A malloc'd copy of a file removed (unlinked or renamed over) among the
+ * last MEMDB_GRAVE_SLOTS removals, for a read-only open whose lookup raced
+ * with the removal (a local file system would open the old file too).
+ * data and len may be NULL for its attributes only (the kernel asks them of
+ * such an open file).  -ENOENT when it is no longer kept.
+ */
+int memdb_read_removed(struct memdb *db, uint64_t inode, char **data, size_t *len,
+		       struct memdb_stat *st);
+
 /* A malloc'd copy of a whole file (*data may be NULL when *len is 0). */
 int memdb_read_all(struct memdb *db, uint64_t inode, char **data, size_t *len,
 		   struct memdb_stat *st);
@@ -166,12 +179,11 @@ void memdb_dirents_free(struct memdb_dirent *ents, size_t n);
 void memdb_vmlist(struct memdb *db, memdb_vm_cb cb, void *ctx);
 
 /*
- * Open a file for reading: a malloc'd copy of its content (as memdb_read_all)
- * plus the kernel page-cache verdict for the FUSE layer: *kcache_current is
- * true when the kernel's cached pages of the inode (as last handed out) are
- * of its current version; the current version is recorded as cached.
+ * The kernel page-cache verdict for the FUSE layer: record that the kernel
+ * will cache version of inode (a page-cached open is being answered), and
+ * return true when that is what it was already told it caches, so its
+ * pages may be kept.  False for an unknown inode.
  */
-int memdb_open_read(struct memdb *db, uint64_t inode, char **data, size_t *len,
-		    bool *kcache_current);
+bool memdb_kcache_claim(struct memdb *db, uint64_t inode, uint64_t version);
 
 #endif

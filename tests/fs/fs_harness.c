@@ -145,6 +145,10 @@ static void emergency_cleanup(void)
 	}
 	for (int i = 0; i < MAX_TRACKED; i++) {
 		if (tracked_dirs[i][0]) {
+			/* the daemon's side of a failure, before its log goes */
+			char log[PATH_MAX + 16];
+			snprintf(log, sizeof(log), "%s/pmxcfs.log", tracked_dirs[i]);
+			fs_dump_log(log);
 			remove_tree(tracked_dirs[i]);
 			tracked_dirs[i][0] = '\0';
 		}

@@ -810,7 +810,6 @@ t_restart() {
 	echo 'keyboard: de' >"$MNT/datacenter.cfg"
 	echo 'group: g' >"$MNT/ha/groups.cfg"
 	echo 'secret' >"$MNT/priv/authkey.key"
-	chmod 600 "$MNT/datacenter.cfg"
 	head -c 200000 /dev/urandom >"$MNT/sdn/zones/blob"
 	mkdir "$MNT/priv/lock/file-user_cfg"
 	touch -d @1500000000 "$MNT/ha/groups.cfg"

@@ -1,0 +1,153 @@
+/*
+ * kstate.c - per-inode kernel cache state; see kstate.h for the states and
+ * the invariant.  A fixed-size chained hash of entries that exist only while
+ * an inode has open page-cached readers or is draining, so the table stays
+ * as small as the set of files being read.
+ */
+#include "pmxcfs/kstate.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#define KSTATE_BUCKETS 1024
+
+struct kentry {
+	struct kentry *next;
+	uint64_t inode;
+	uint64_t pc_version;
+	uint64_t pc_size;
+	unsigned pc_count;
+	unsigned draining; /* invalidations in progress */
+};
+
+struct kstate {
+	pthread_mutex_t lock;
+	struct kentry *buckets[KSTATE_BUCKETS];
+};
+
+int kstate_new(struct kstate **out)
+{
+	struct kstate *ks = calloc(1, sizeof(*ks));
+	if (!ks)
+		return -ENOMEM;
+	pthread_mutex_init(&ks->lock, NULL);
+	*out = ks;
+	return 0;
+}
+
+void kstate_free(struct kstate *ks)
+{
+	if (!ks)
+		return;
+	for (size_t i = 0; i < KSTATE_BUCKETS; i++) {
+		struct kentry *e = ks->buckets[i];
+		while (e) {
+			struct kentry *next = e->next;
+			free(e);
+			e = next;
+		}
+	}
+	pthread_mutex_destroy(&ks->lock);
+	free(ks);
+}
+
+static struct kentry **slot(struct kstate *ks, uint64_t inode)
+{
+	struct kentry **pp = &ks->buckets[(inode * 0x9e3779b97f4a7c15ull) >> 54];
+	while (*pp && (*pp)->inode != inode)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static struct kentry *find(struct kstate *ks, uint64_t inode)
+{
+	return *slot(ks, inode);
+}
+
+/* The entry of inode, created if missing; NULL only when out of memory. */
+static struct kentry *get(struct kstate *ks, uint64_t inode)
+{
+	struct kentry **pp = slot(ks, inode);
+	if (!*pp) {
+		*pp = calloc(1, sizeof(**pp));
+		if (*pp)
+			(*pp)->inode = inode;
+	}
+	return *pp;
+}
+
+/* Drop inode's entry if it no longer records anything. */
+static void put(struct kstate *ks, uint64_t inode)
+{
+	struct kentry **pp = slot(ks, inode);
+	struct kentry *e = *pp;
+	if (e && !e->pc_count && !e->draining) {
+		*pp = e->next;
+		free(e);
+	}
+}
+
+bool kstate_reader_open(struct kstate *ks, uint64_t inode, uint64_t version, uint64_t size)
+{
+	bool cached = false;
+
+	pthread_mutex_lock(&ks->lock);
+	struct kentry *e = find(ks, inode);
+	if (e && (e->draining || (e->pc_count && e->pc_version != version)))
+		goto out_unlock;
+	e = get(ks, inode);
+	if (!e)
+		goto out_unlock; /* direct I/O needs no bookkeeping */
+	if (!e->pc_count) {
+		e->pc_version = version;
+		e->pc_size = size;
+	}
+	e->pc_count++;
+	cached = true;
+out_unlock:
+	pthread_mutex_unlock(&ks->lock);
+	return cached;
+}
+
+bool kstate_reader_close(struct kstate *ks, uint64_t inode, uint64_t version,
+			 uint64_t cur_version)
+{
+	bool drain = false;
+
+	pthread_mutex_lock(&ks->lock);
+	struct kentry *e = find(ks, inode);
+	if (e && e->pc_count && e->pc_version == version) {
+		if (--e->pc_count == 0 && version != cur_version) {
+			e->draining++;
+			drain = true;
+		}
+		put(ks, inode);
+	}
+	pthread_mutex_unlock(&ks->lock);
+	return drain;
+}
+
+uint64_t kstate_report_size(struct kstate *ks, uint64_t inode, uint64_t version,
+			    uint64_t committed)
+{
+	uint64_t size = committed;
+
+	pthread_mutex_lock(&ks->lock);
+	struct kentry *e = find(ks, inode);
+	if (e && e->pc_count && e->pc_version != version && e->pc_size > committed)
+		size = e->pc_size;
+	pthread_mutex_unlock(&ks->lock);
+	return size;
+}
+
+void kstate_drained(struct kstate *ks, uint64_t inode)
+{
+	pthread_mutex_lock(&ks->lock);
+	struct kentry *e = find(ks, inode);
+	if (e && e->draining) {
+		e->draining--;
+		put(ks, inode);
+	}
+	pthread_mutex_unlock(&ks->lock);
+}

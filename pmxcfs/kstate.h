@@ -1,0 +1,70 @@
+/*
+ * kstate.h - what the kernel may hold about each file, and the policy that
+ * follows from it: which read-only opens may use the kernel page cache.
+ *
+ * The kernel keeps ONE page cache and ONE size (i_size) per inode, shared by
+ * every open file.  pmxcfs gives each reader a snapshot of the version it
+ * opened, and each writer a private buffer, so the shared cache is only safe
+ * while all page-cached readers of an inode read the same version and the
+ * kernel's size belongs to that version.  Called by cfs_fuse only.
+ *
+ * Per inode (an entry exists only while one of these holds):
+ *   pc_count > 0   page-cached readers are open, all of version pc_version
+ *                  (size pc_size); the cache holds only pc_version's bytes
+ *   draining       the last reader of a superseded version closed; the
+ *                  caller is dropping the kernel's pages and size
+ *
+ * Invariant: a read-only open gets the page cache only when no entry holds
+ * a different version, is draining, or has a size override; every other
+ * reader is served by direct I/O from its own snapshot.  So stale bytes are
+ * only ever read by readers of the version they belong to.  Writers never
+ * touch the shared cache (direct I/O into a private buffer) and the size
+ * reported to the kernel is always a committed one: a writer's fstat()
+ * shows the committed size until its close.
+ *
+ *   (none) --kstate_reader_open--> pc_count>0 --kstate_reader_close-->
+ *       version current: (none)
+ *       superseded:      draining --caller invalidates, kstate_drained--> (none)
+ *
+ * All functions are thread-safe; none blocks or calls into the kernel.
+ */
+#ifndef PMXCFS_KSTATE_H
+#define PMXCFS_KSTATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct kstate;
+
+int kstate_new(struct kstate **out);
+void kstate_free(struct kstate *ks);
+
+/*
+ * A read-only open of inode, whose snapshot is version/size.  Returns true
+ * when the handle may use the page cache (it is then counted until
+ * kstate_reader_close), false when it must use direct I/O.
+ */
+bool kstate_reader_open(struct kstate *ks, uint64_t inode, uint64_t version, uint64_t size);
+
+/*
+ * A page-cached reader of version closed; cur_version is the file's current
+ * version (0 if it is gone).  Returns true when the kernel's pages and size of
+ * the inode must be dropped (the last reader of a superseded version): the
+ * caller does that, then calls kstate_drained().
+ */
+bool kstate_reader_close(struct kstate *ks, uint64_t inode, uint64_t version,
+			 uint64_t cur_version);
+
+/*
+ * The size to report to the kernel for inode (getattr, setattr, lookup
+ * replies) whose committed size at version is committed.  While page-cached
+ * readers of a superseded, larger version are open, their size is reported
+ * so the kernel does not cut their reads short; otherwise committed.
+ */
+uint64_t kstate_report_size(struct kstate *ks, uint64_t inode, uint64_t version,
+			    uint64_t committed);
+
+/* The kernel's view of inode was dropped after kstate_reader_close said so. */
+void kstate_drained(struct kstate *ks, uint64_t inode);
+
+#endif
