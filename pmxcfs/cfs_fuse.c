@@ -453,9 +453,12 @@ static int handle_resize(struct cfs_handle *h, size_t size)
 }
 
 /*
- * Commit a dirty handle: one PUT with the whole buffer.  Then make the
- * kernel drop its view of the inode before the caller answers, so whoever
- * opens the file after close() returned sees the new content and size.
+ * Commit a dirty handle: one PUT with the whole buffer.  Then queue the
+ * kernel's invalidation of the inode's size and pages; whoever opens the
+ * file after close() returned waits for it in open_file() if it is not
+ * through yet, so it sees the new content and size (close-to-open).  A
+ * stat() right after close() may show the old size for the moment that
+ * takes; doing it here instead would cost every write two thread hand-offs.
  */
 static int handle_commit(struct cfs_fuse *c, struct cfs_handle *h)
 {
@@ -498,8 +501,9 @@ static int handle_commit(struct cfs_fuse *c, struct cfs_handle *h)
 	}
 out_unlock:
 	pthread_mutex_unlock(&h->lock);
+	/* the next page-cached open waits for it (open_file): close-to-open */
 	if (changed)
-		kinval_inode(c->kinval, h->inode, true);
+		kinval_inode(c->kinval, h->inode, false);
 	return err;
 }
 
@@ -584,6 +588,13 @@ static int open_file(struct cfs_fuse *c, uint64_t ino, struct fuse_file_info *fi
 		fi->noflush = 1;
 		if (kstate_reader_open(c->kstate, ino, h->version, h->size)) {
 			h->pcached = true;
+			/*
+			 * Changed since the kernel last cached it: the commit queued
+			 * the invalidation of its size and pages; it must be through
+			 * before this open lets the kernel use them.
+			 */
+			if (!memdb_kcache_current(c->mdb, ino, h->version))
+				kinval_flush(c->kinval);
 			fi->keep_cache = memdb_kcache_claim(c->mdb, ino, h->version);
 		} else {
 			/* another version is in the kernel's cache: use our snapshot */

@@ -7,7 +7,7 @@
  * PRAGMA application_id marks the file as ours.
  *
  * Durability: journal_mode=WAL with synchronous=FULL fsyncs the WAL at every
- * commit, so a commit that returned is on disk; the apply thread batches
+ * commit, so a commit that returned is on disk; dfsm batches
  * many ops per commit when writers are concurrent.
  */
 #define LOG_SUBSYS "database"

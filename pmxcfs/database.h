@@ -2,7 +2,7 @@
  * database.h - SQLite persistence of memdb: one row per inode plus the
  * global version, in WAL mode with synchronous=FULL.
  *
- * Only dfsm's apply thread writes (database_begin, the memdb_store callbacks
+ * Only dfsm's batch leader writes (one at a time) (database_begin, the memdb_store callbacks
  * from database_store(), then database_commit or database_rollback); loading
  * happens once at start-up, before any thread runs.  Not thread safe.
  *

@@ -2,10 +2,11 @@
  * dfsm.h - the ordering layer: proposed ops are delivered, in one total
  * order, to the apply step (validate in memdb, persist in the database).
  *
- * Local mode (this implementation): one apply thread takes the queue of
- * proposed ops in arrival order, applies a batch under memdb's write lock and
- * commits it in one SQLite transaction (group commit), then wakes the
- * proposers with their verdicts.  Cluster mode replaces the queue with
+ * Local mode (this implementation): proposed ops are queued in arrival
+ * order; one proposer at a time (the leader, see dfsm.c) applies the batch at
+ * the head of the queue under memdb's write lock and commits it in one
+ * SQLite transaction (group commit), then wakes the proposers with their
+ * verdicts.  Cluster mode replaces the queue with
  * corosync CPG agreed delivery; the apply step stays the same.
  *
  * Ops travel encoded (proto/cfs_op.h) even locally, so the apply side only
@@ -13,13 +14,13 @@
  *
  * Request life cycle:
  *
- *   dfsm_propose() --enqueue--> QUEUED --apply thread takes batch--> APPLYING
+ *   dfsm_propose() --enqueue--> QUEUED --a leader takes the batch--> APPLYING
  *        ^ waits (deadline)                                              |
  *        +------------- DONE (verdict, after commit) <-------------------+
- *   a proposer that gives up marks its request ABANDONED; the apply thread
- *   then frees it after applying (the outcome is only in the log).
+ *   a proposer that gives up marks its request ABANDONED; the leader of
+ *   its batch then frees it after applying (the outcome is only in the log).
  *
- * Threads: any number of proposers (FUSE threads), one apply thread.
+ * Threads: any number of proposers (FUSE threads); no thread of its own.
  * Lock order: dfsm->lock is never held while taking memdb's lock.
  */
 #ifndef PMXCFS_DFSM_H
@@ -33,10 +34,10 @@
 
 struct dfsm;
 
-/* Start the apply thread over mdb (and db, which may be NULL for tests). */
+/* The ordering layer over mdb (and db, which may be NULL for tests). */
 int dfsm_new(struct memdb *mdb, struct database *db, struct dfsm **out);
 
-/* Drain the queue, stop the apply thread, free. */
+/* Apply what is still queued, refuse new proposals, free. */
 void dfsm_free(struct dfsm *d);
 
 /*

@@ -33,6 +33,8 @@ struct kinval {
 	bool stopping;
 	struct fuse_session *se;
 	struct kinval_item *head, *tail;
+	uint64_t queued;    /* items ever queued */
+	uint64_t delivered; /* items ever delivered (in queue order) */
 };
 
 static void item_free(struct kinval_item *it)
@@ -68,6 +70,8 @@ static void *kinval_thread(void *arg)
 				   (unsigned long long)it->inode, strerror(-err));
 
 		pthread_mutex_lock(&k->lock);
+		k->delivered++;
+		pthread_cond_broadcast(&k->done);
 		if (it->waited) {
 			it->done = true; /* the waiter frees it */
 			pthread_cond_broadcast(&k->done);
@@ -83,7 +87,6 @@ int kinval_new(struct kinval **out)
 {
 	struct kinval *k = calloc(1, sizeof(*k));
 	pthread_condattr_t ca;
-	int err;
 
 	if (!k)
 		return -ENOMEM;
@@ -93,21 +96,22 @@ int kinval_new(struct kinval **out)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&k->done, &ca);
 	pthread_condattr_destroy(&ca);
-	err = pthread_create(&k->thread, NULL, kinval_thread, k);
-	if (err) {
-		free(k);
-		return -err;
-	}
-	k->running = true;
 	*out = k;
 	return 0;
 }
 
-void kinval_attach(struct kinval *k, struct fuse_session *se)
+int kinval_attach(struct kinval *k, struct fuse_session *se)
 {
+	int err = 0;
+
 	pthread_mutex_lock(&k->lock);
 	k->se = se;
+	if (se && !k->running) {
+		err = -pthread_create(&k->thread, NULL, kinval_thread, k);
+		k->running = err == 0;
+	}
 	pthread_mutex_unlock(&k->lock);
+	return err;
 }
 
 void kinval_free(struct kinval *k)
@@ -130,6 +134,17 @@ void kinval_free(struct kinval *k)
 	free(k);
 }
 
+static void deadline_in(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 static void kinval_push(struct kinval *k, struct kinval_item *it, bool wait)
 {
 	struct timespec deadline;
@@ -146,18 +161,13 @@ static void kinval_push(struct kinval *k, struct kinval_item *it, bool wait)
 	else
 		k->head = it;
 	k->tail = it;
+	k->queued++;
 	pthread_cond_signal(&k->work);
 	if (!wait) {
 		pthread_mutex_unlock(&k->lock);
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += KINVAL_WAIT_MS / 1000;
-	deadline.tv_nsec += (KINVAL_WAIT_MS % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline_in(&deadline, KINVAL_WAIT_MS);
 	while (!it->done && !k->stopping) {
 		if (pthread_cond_timedwait(&k->done, &k->lock, &deadline) == ETIMEDOUT)
 			break;
@@ -169,6 +179,25 @@ static void kinval_push(struct kinval *k, struct kinval_item *it, bool wait)
 		log_printf(LOG_WARNING, "cache invalidation of %llu still pending after %d ms",
 			   (unsigned long long)it->inode, KINVAL_WAIT_MS);
 		it->waited = false;
+	}
+	pthread_mutex_unlock(&k->lock);
+}
+
+void kinval_flush(struct kinval *k)
+{
+	struct timespec deadline;
+
+	pthread_mutex_lock(&k->lock);
+	uint64_t target = k->queued;
+	if (k->delivered < target) {
+		deadline_in(&deadline, KINVAL_WAIT_MS);
+		while (k->delivered < target && !k->stopping && k->se) {
+			if (pthread_cond_timedwait(&k->done, &k->lock, &deadline) == ETIMEDOUT) {
+				log_printf(LOG_WARNING, "cache invalidations still pending after %d ms",
+					   KINVAL_WAIT_MS);
+				break;
+			}
+		}
 	}
 	pthread_mutex_unlock(&k->lock);
 }

@@ -21,13 +21,22 @@ struct fuse_session;
 struct kinval;
 
 int kinval_new(struct kinval **out);
-/* Start delivering to se (after the session is mounted). */
-void kinval_attach(struct kinval *k, struct fuse_session *se);
+/*
+ * Start delivering to se (after the session is mounted and the process
+ * daemonized: the first attach starts the thread); NULL stops delivering.
+ */
+int kinval_attach(struct kinval *k, struct fuse_session *se);
 /* Stop the thread; pending items are dropped. */
 void kinval_free(struct kinval *k);
 
 /* Drop attributes and cached pages of inode; wait for it when wait is set. */
 void kinval_inode(struct kinval *k, uint64_t inode, bool wait);
+/*
+ * Wait (with the same deadline) until every invalidation queued so far has
+ * been delivered: an open that is about to let the kernel use its cache
+ * calls it when the file changed since the kernel last cached it.
+ */
+void kinval_flush(struct kinval *k);
 /* Drop the directory entry name in parent; wait for it when wait is set. */
 void kinval_entry(struct kinval *k, uint64_t parent, const char *name, bool wait);
 

@@ -357,7 +357,7 @@ struct memdb *memdb_new_empty(void)
 		return NULL;
 	}
 	pthread_rwlockattr_init(&attr);
-	/* writers (the apply thread) must not starve behind a stream of readers */
+	/* writers (dfsm's batch leader) must not starve behind a stream of readers */
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&db->lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
@@ -1182,6 +1182,18 @@ void memdb_vmlist(struct memdb *db, memdb_vm_cb cb, void *ctx)
 		}
 	}
 	pthread_rwlock_unlock(&db->lock);
+}
+
+bool memdb_kcache_current(struct memdb *db, uint64_t inode, uint64_t version)
+{
+	bool same = false;
+
+	pthread_rwlock_rdlock(&db->lock);
+	struct memdb_node *n = find_ino(db, inode);
+	if (n)
+		same = __atomic_load_n(&n->kcache_version, __ATOMIC_RELAXED) == version;
+	pthread_rwlock_unlock(&db->lock);
+	return same;
 }
 
 bool memdb_kcache_claim(struct memdb *db, uint64_t inode, uint64_t version)
