@@ -5,7 +5,8 @@
  *   pmxcfs [-f] [-l] [-d] [--mountpoint DIR] [--db FILE] [--nodename NAME]
  *
  * Start-up order: lock file -> database open + load (refuse on any error) ->
- * apply thread -> layout (as ordinary ops) -> mount -> daemonize -> serve.
+ * ordering layer -> layout (as ordinary ops) -> mount -> daemonize -> threads
+ * (kinval, FUSE workers: after the fork) -> serve.
  * SIGTERM/SIGINT/SIGHUP end the session; the apply queue is drained, the
  * mount removed and the database closed before exit.
  */
@@ -362,7 +363,7 @@ int main(int argc, char **argv)
 		goto out_close_db;
 	}
 	if (dfsm_new(mdb, db, &dfsm)) {
-		fprintf(stderr, "pmxcfs: cannot start the apply thread\n");
+		fprintf(stderr, "pmxcfs: cannot set up the ordering layer\n");
 		goto out_free_memdb;
 	}
 	if (create_layout(mdb, dfsm, o.nodename)) {
@@ -408,9 +409,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pmxcfs: cannot mount at '%s'\n", o.mountpoint);
 		goto out_remove_handlers;
 	}
-	kinval_attach(kinval, se);
 	if (fuse_daemonize(o.foreground) != 0) {
 		fprintf(stderr, "pmxcfs: cannot daemonize\n");
+		goto out_unmount;
+	}
+	/* threads only now: they would not survive daemonize's fork */
+	if (kinval_attach(kinval, se) != 0) {
+		log_printf(LOG_ERR, "cannot start the cache invalidation thread");
 		goto out_unmount;
 	}
 	write_pid(lockfd);
