@@ -47,6 +47,7 @@ static void *kinval_thread(void *arg)
 {
 	struct kinval *k = arg;
 
+	pthread_setname_np(pthread_self(), "pmxcfs-kinval");
 	pthread_mutex_lock(&k->lock);
 	while (!k->stopping) {
 		struct kinval_item *it = k->head;

@@ -771,6 +771,43 @@ t_virtual_json() {
 
 # ---- life cycle ----
 
+# Daemon mode (no -f): the command returns once the mount serves, the
+# daemon's pid is in the lock file, and the threads it needs were started
+# after the fork (a thread started before it would be missing in the daemon).
+daemon_has_thread() {
+	grep -qx "$2" /proc/"$1"/task/*/comm 2>/dev/null
+}
+
+daemon_gone() {
+	! fs_alive "$1"
+}
+
+t_daemon_mode() {
+	fs_init
+	local pid rc=0
+	"$PMXCFS_BIN" -l --mountpoint "$MNT" --db "$DB" --nodename "$NODE" >>"$FS_LOG" 2>&1 || rc=$?
+	assert_eq 0 "$rc" "exit status of the starting pmxcfs"
+	fs_mounted "$MNT" || fail "no mount at $MNT when the daemon-mode start returned"
+	FS_MOUNTS+=("$MNT")
+	pid=$(head -1 "$DB.lock")
+	[[ $pid =~ ^[0-9]+$ ]] || fail "no pid in $DB.lock: '$pid'"
+	fs_alive "$pid" || fail "the daemon (pid $pid from $DB.lock) is not running"
+	FS_PIDS+=("$pid") # killed by pid at exit should the test fail
+	daemon_has_thread "$pid" pmxcfs-kinval || fail "the daemon has no cache invalidation thread"
+	echo 'hostname: a' >"$MNT/lxc/100.conf"
+	assert_content "$MNT/lxc/100.conf" $'hostname: a\n'
+	echo 'hostname: a-longer-name' >"$MNT/lxc/100.conf"
+	assert_content "$MNT/lxc/100.conf" $'hostname: a-longer-name\n'
+	assert_eq 24 "$(stat -c %s "$MNT/lxc/100.conf")" "size after the rewrite"
+	kill -TERM "$pid"
+	fs_wait_for "the daemon to exit after SIGTERM" daemon_gone "$pid"
+	fs_mounted "$MNT" && fail "$MNT is still mounted after the daemon exited"
+	# a second start on the same database finds the file
+	fs_start
+	assert_content "$MNT/lxc/100.conf" $'hostname: a-longer-name\n'
+	fs_stop
+}
+
 t_sigterm() {
 	fs_init
 	fs_start
