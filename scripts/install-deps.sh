@@ -10,7 +10,7 @@ PACKAGES=(
 	corosync libcpg-dev libquorum-dev libcmap-dev libcorosync-common-dev
 	lxc lxc-dev
 	clang libclang-rt-14-dev
-	vim vim-tiny python3 procps psmisc util-linux
+	vim vim-tiny python3 procps psmisc util-linux valgrind
 )
 
 if [ "$(id -u)" -ne 0 ]; then

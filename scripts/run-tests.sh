@@ -1,8 +1,9 @@
 #!/bin/bash
 # run-tests.sh - install dependencies, build everything with -Werror and
 # AddressSanitizer+UndefinedBehaviorSanitizer, run the whole CTest suite
-# (unit, fs: real FUSE mounts, slow), then build the libFuzzer targets with
-# clang and run each for a short time.  Prints the CTest summaries; exits
+# (unit, fs: real FUSE mounts, slow), then the daemon under valgrind (a
+# plain build: memcheck and the sanitizers do not mix), then build the
+# libFuzzer targets with clang and run each for a short time.  Prints the CTest summaries; exits
 # non-zero when anything failed.  Run as root.
 #
 # environment: PVE_FUZZ_SECONDS (default 20), CTEST_PARALLEL (default 2)
@@ -13,6 +14,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 
 BUILD="$SRC/build-test"
 FUZZ_BUILD="$SRC/build-fuzz"
+VG_BUILD="$SRC/build-valgrind"
 FUZZ_SECONDS=${PVE_FUZZ_SECONDS:-20}
 JOBS=${CTEST_PARALLEL:-2}
 status=0
@@ -22,7 +24,7 @@ cleanup() {
 	for pid in $(pgrep -x pmxcfs 2>/dev/null); do
 		exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
 		case "$exe" in
-		"$BUILD"/*|"$FUZZ_BUILD"/*) kill -9 "$pid" 2>/dev/null || true ;;
+		"$BUILD"/*|"$FUZZ_BUILD"/*|"$VG_BUILD"/*) kill -9 "$pid" 2>/dev/null || true ;;
 		esac
 	done
 }
@@ -35,12 +37,17 @@ make -C "$BUILD" -j"$(nproc)" >/dev/null || { make -C "$BUILD" 2>&1 | tail -30; 
 echo "== tests"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-(cd "$BUILD" && ctest --output-on-failure -j"$JOBS") || status=1
+(cd "$BUILD" && ctest --no-tests=error --output-on-failure -j"$JOBS") || status=1
+
+echo "== valgrind (plain build, memcheck)"
+cmake -S "$SRC" -B "$VG_BUILD" -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
+make -C "$VG_BUILD" -j"$(nproc)" pmxcfs >/dev/null || { make -C "$VG_BUILD" pmxcfs 2>&1 | tail -30; exit 1; }
+(cd "$VG_BUILD" && ctest --no-tests=error -L valgrind --output-on-failure) || status=1
 
 echo "== fuzz (clang, libFuzzer, ${FUZZ_SECONDS}s per target)"
 CC=clang cmake -S "$SRC" -B "$FUZZ_BUILD" -DPVE_FUZZ=ON -DPVE_FUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null || exit 1
 make -C "$FUZZ_BUILD" -j"$(nproc)" >/dev/null || { make -C "$FUZZ_BUILD" 2>&1 | tail -30; exit 1; }
-(cd "$FUZZ_BUILD" && ctest -L fuzz --output-on-failure) || status=1
+(cd "$FUZZ_BUILD" && ctest --no-tests=error -L fuzz --output-on-failure) || status=1
 
 if [ $status -eq 0 ]; then
 	echo "run-tests: all tests passed"
