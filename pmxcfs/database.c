@@ -170,9 +170,10 @@ int database_open(const char *path, struct database **out, char *errbuf, size_t 
 	if (ntables == 0) {
 		int64_t other;
 		query_int(db->conn, "SELECT count(*) FROM sqlite_master", &other);
-		if (!is_new && other > 0) {
-			snprintf(errbuf, errlen, "'%s' is an SQLite database but not a pmxcfs one: refusing to use it",
-				 path);
+		if (!is_new) {
+			/* a non-empty file without our tables is someone else's */
+			snprintf(errbuf, errlen, "'%s' is not empty but not a pmxcfs database (%" PRId64
+				 " foreign tables): refusing to use it", path, other);
 			err = -EINVAL;
 			goto out_close;
 		}

@@ -11,12 +11,15 @@
  *     database_open()          database_begin()
  *   ----------------> IDLE ------------------------> IN_TXN
  *                      ^  <------------------------   |
- *                      |   database_commit() ok /     | commit fails
- *                      |   database_rollback()        v
+ *                      |   database_commit() ok       | commit fails,
+ *                      |                              | database_rollback()
+ *                      |                              v
  *                      +---- database_reset() ---- ERROR  (every call -EIO)
  *
- * In ERROR, memory and disk may disagree; the owner must reload memdb from
- * disk (database_load) and call database_reset() before writing again.
+ * A rollback means the caller's memdb already holds changes that are not on
+ * disk, so it leads to ERROR too.  In ERROR, memory and disk may disagree;
+ * the owner must reload memdb from disk (database_load) and call
+ * database_reset() before writing again.
  */
 #ifndef PMXCFS_DATABASE_H
 #define PMXCFS_DATABASE_H
@@ -30,7 +33,8 @@ struct database;
 /*
  * Open (creating if it does not exist) the database at path.  An existing
  * file that is not a pmxcfs database, is corrupt or unreadable is refused:
- * -EINVAL/-EIO with a message in errbuf.  A new or empty file gets the schema.
+ * -EINVAL/-EIO with a message in errbuf.  A missing or 0-byte file gets the
+ * schema; any other file without the pmxcfs tables is refused.
  */
 int database_open(const char *path, struct database **out, char *errbuf, size_t errlen);
 void database_close(struct database *db);

@@ -71,7 +71,8 @@ static void recover_store(struct dfsm *d)
 	database_reset(d->db);
 	if (database_load(d->db, &fresh, err, sizeof(err)) != 0) {
 		log_printf(LOG_CRIT, "cannot reload database after a failed commit: %s; "
-			   "refusing all writes", err);
+			   "refusing all reads and writes until restarted", err);
+		memdb_poison(d->mdb);
 		d->failed = true;
 		return;
 	}

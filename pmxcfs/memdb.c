@@ -59,6 +59,8 @@ struct memdb {
 	 */
 	struct memdb_node *grave[MEMDB_GRAVE_SLOTS];
 	unsigned grave_next;
+	/* memdb_poison(): the tree may hold state that is not on disk */
+	bool poisoned;
 };
 
 /* ---- hashing ---- */
@@ -281,6 +283,39 @@ static bool structural_position(const struct memdb_node *parent, const char *nam
 	       parent->parent_node->parent_node->inode == MEMDB_ROOT_INODE;
 }
 
+/*
+ * How many levels below a directory moved to a structural position under
+ * parent the guest directories are: 2 for /nodes, 1 for /nodes/<node>, 0 for
+ * /nodes/<node>/{lxc,qemu-server} itself.
+ */
+static int layout_depth(const struct memdb_node *parent)
+{
+	if (parent->inode == MEMDB_ROOT_INODE)
+		return 2;
+	if (node_named(parent, "nodes"))
+		return 1;
+	return 0;
+}
+
+/*
+ * Would moving dir to a structural position put a directory inside a guest
+ * directory?  depth: as layout_depth().
+ */
+static bool guest_dirs_would_hold_dirs(const struct memdb_node *dir, int depth)
+{
+	for (const struct memdb_node *c = dir->child_first; c; c = c->sib_next) {
+		if (c->type != MEMDB_DIR)
+			continue;
+		if (depth == 0)
+			return true;
+		if (depth == 2 || cfs_guest_dir_type(c->name, c->name_len) != CFS_GUEST_NONE) {
+			if (guest_dirs_would_hold_dirs(c, depth - 1))
+				return true;
+		}
+	}
+	return false;
+}
+
 static bool subtree_has_files(const struct memdb_node *dir)
 {
 	for (const struct memdb_node *c = dir->child_first; c; c = c->sib_next) {
@@ -290,6 +325,19 @@ static bool subtree_has_files(const struct memdb_node *dir)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Age of a lock in seconds, saturated: times come from operations and from
+ * utime(), so any int64 value is possible and the difference must not
+ * overflow (every node must compute the same verdict).
+ */
+static int64_t lock_age(int64_t now, int64_t mtime)
+{
+	int64_t age;
+	if (__builtin_sub_overflow(now, mtime, &age))
+		age = mtime < 0 ? INT64_MAX : INT64_MIN;
+	return age;
 }
 
 /* Is dir a lock directory, priv/lock/<name>?  (parent must be /priv/lock) */
@@ -424,6 +472,11 @@ void memdb_swap(struct memdb *a, struct memdb *b)
 #undef SWAP
 }
 
+void memdb_poison(struct memdb *db)
+{
+	db->poisoned = true;
+}
+
 void memdb_wrlock(struct memdb *db)
 {
 	pthread_rwlock_wrlock(&db->lock);
@@ -520,6 +573,7 @@ static int check_reaches_root(struct memdb_node *n)
 int memdb_load_finish(struct memdb *db, uint64_t version, char *errbuf, size_t errlen)
 {
 	uint64_t maxv = 0;
+	const struct memdb_node *maxino = NULL;
 
 	if (!db->root) {
 		snprintf(errbuf, errlen, "no root directory (inode %d)", MEMDB_ROOT_INODE);
@@ -530,6 +584,8 @@ int memdb_load_finish(struct memdb *db, uint64_t version, char *errbuf, size_t e
 		for (struct memdb_node *n = db->by_ino.b[i]; n; n = n->ino_next) {
 			if (n->version > maxv)
 				maxv = n->version;
+			if (!maxino || n->inode > maxino->inode)
+				maxino = n;
 			if (n == db->root)
 				continue;
 			struct memdb_node *p = find_ino(db, n->parent);
@@ -586,6 +642,12 @@ int memdb_load_finish(struct memdb *db, uint64_t version, char *errbuf, size_t e
 		snprintf(errbuf, errlen,
 			 "database version %" PRIu64 " is older than its newest entry (%" PRIu64 ")",
 			 version, maxv);
+		return -EINVAL;
+	}
+	/* new inodes are numbered by version: a higher one would be handed out twice */
+	if (maxino && maxino->inode > version) {
+		snprintf(errbuf, errlen, "inode %" PRIu64 " ('%s') is above the database version %" PRIu64,
+			 maxino->inode, maxino->name, version);
 		return -EINVAL;
 	}
 	db->version = version;
@@ -690,10 +752,10 @@ static int apply_create(struct memdb *db, const struct cfs_op *op, uint8_t type,
 	if (n) {
 		/* mkdir of an expired lock takes it over */
 		if (type == MEMDB_DIR && n->type == MEMDB_DIR && is_lock_parent(parent) &&
-		    op->now - n->mtime > MEMDB_LOCK_TIMEOUT) {
+		    lock_age(op->now, n->mtime) > MEMDB_LOCK_TIMEOUT) {
 			uint64_t v = ++db->version;
 			log_printf(LOG_NOTICE, "lock '%s' expired (age %" PRId64 " s), taken over",
-				   n->name, op->now - n->mtime);
+				   n->name, lock_age(op->now, n->mtime));
 			n->mtime = op->now;
 			n->version = v;
 			persist_node(p, n);
@@ -803,10 +865,16 @@ static int apply_rename(struct memdb *db, const struct cfs_op *op, struct persis
 	if (src->type == MEMDB_DIR) {
 		if (is_ancestor(src, dp))
 			return -EINVAL;
-		/* the guest layout (nodes/<node>/<type>) holding configs is not moved */
-		if ((structural_position(sp, op->name, op->name_len) ||
-		     structural_position(dp, op->newname, op->newname_len)) &&
-		    subtree_has_files(src))
+		/*
+		 * The guest layout (nodes/<node>/<type>) holding configs is not
+		 * moved, and nothing but an empty directory is moved into it (a
+		 * subdirectory would end up inside a guest directory).
+		 */
+		bool from_layout = structural_position(sp, op->name, op->name_len);
+		bool to_layout = structural_position(dp, op->newname, op->newname_len);
+		if ((from_layout || to_layout) && subtree_has_files(src))
+			return -EPERM;
+		if (to_layout && guest_dirs_would_hold_dirs(src, layout_depth(dp)))
 			return -EPERM;
 		if (guest_dir_type(dp))
 			return -EINVAL;
@@ -891,10 +959,10 @@ static int apply_mtime(struct memdb *db, const struct cfs_op *op, struct persist
 	if (n->type == MEMDB_DIR && op->mtime == 0 && is_lock_parent(n->parent_node)) {
 		/* utime(lock, 0, 0): a waiter asks for expiry of a stale lock */
 		struct memdb_node *parent = n->parent_node;
-		if (op->now - n->mtime <= MEMDB_LOCK_TIMEOUT || n->nchildren)
+		if (lock_age(op->now, n->mtime) <= MEMDB_LOCK_TIMEOUT || n->nchildren)
 			return -EBUSY;
 		log_printf(LOG_NOTICE, "lock '%s' expired (age %" PRId64 " s), released", n->name,
-			   op->now - n->mtime);
+			   lock_age(op->now, n->mtime));
 		uint64_t v = ++db->version;
 		remove_node(db, n, p);
 		touch_dir(parent, v, op->now, p);
@@ -911,6 +979,8 @@ static int apply_mtime(struct memdb *db, const struct cfs_op *op, struct persist
 int memdb_apply(struct memdb *db, const struct cfs_op *op, struct memdb_result *res,
 		const struct memdb_store *store)
 {
+	if (db->poisoned)
+		return -EIO;
 	struct persist p = { .store = store, .err = 0 };
 
 	res->err = 0;
@@ -972,6 +1042,10 @@ int memdb_getattr(struct memdb *db, uint64_t inode, struct memdb_stat *st)
 {
 	int err = -ENOENT;
 	pthread_rwlock_rdlock(&db->lock);
+	if (db->poisoned) {
+		pthread_rwlock_unlock(&db->lock);
+		return -EIO;
+	}
 	struct memdb_node *n = find_ino(db, inode);
 	if (n) {
 		fill_stat(n, st);
@@ -989,6 +1063,10 @@ int memdb_lookup(struct memdb *db, uint64_t parent, const char *name, struct mem
 	if (len > CFS_MAX_NAME_LEN)
 		return -ENAMETOOLONG;
 	pthread_rwlock_rdlock(&db->lock);
+	if (db->poisoned) {
+		pthread_rwlock_unlock(&db->lock);
+		return -EIO;
+	}
 	struct memdb_node *p = find_ino(db, parent);
 	if (p && p->type != MEMDB_DIR) {
 		err = -ENOTDIR;
@@ -1007,6 +1085,10 @@ int memdb_name(struct memdb *db, uint64_t inode, char *buf, size_t len)
 {
 	int err = -ENOENT;
 	pthread_rwlock_rdlock(&db->lock);
+	if (db->poisoned) {
+		pthread_rwlock_unlock(&db->lock);
+		return -EIO;
+	}
 	struct memdb_node *n = find_ino(db, inode);
 	if (n) {
 		snprintf(buf, len, "%s", n->name);
@@ -1021,6 +1103,10 @@ int memdb_resolve(struct memdb *db, const char *path, struct memdb_stat *st)
 	int err = 0;
 
 	pthread_rwlock_rdlock(&db->lock);
+	if (db->poisoned) {
+		pthread_rwlock_unlock(&db->lock);
+		return -EIO;
+	}
 	struct memdb_node *n = db->root;
 	while (*path && n) {
 		const char *slash;
@@ -1052,6 +1138,10 @@ int memdb_read(struct memdb *db, uint64_t inode, uint64_t off, size_t size, void
 
 	*nread = 0;
 	pthread_rwlock_rdlock(&db->lock);
+	if (db->poisoned) {
+		pthread_rwlock_unlock(&db->lock);
+		return -EIO;
+	}
 	struct memdb_node *n = find_ino(db, inode);
 	if (!n) {
 		err = -ENOENT;
@@ -1078,6 +1168,10 @@ int memdb_read_removed(struct memdb *db, uint64_t inode, char **data, size_t *le
 		*len = 0;
 	}
 	pthread_rwlock_rdlock(&db->lock);
+	if (db->poisoned) {
+		pthread_rwlock_unlock(&db->lock);
+		return -EIO;
+	}
 	for (unsigned i = 0; i < MEMDB_GRAVE_SLOTS; i++) {
 		struct memdb_node *n = db->grave[i];
 		if (!n || n->inode != inode)
@@ -1106,6 +1200,10 @@ int memdb_read_all(struct memdb *db, uint64_t inode, char **data, size_t *len,
 	*data = NULL;
 	*len = 0;
 	pthread_rwlock_rdlock(&db->lock);
+	if (db->poisoned) {
+		pthread_rwlock_unlock(&db->lock);
+		return -EIO;
+	}
 	struct memdb_node *n = find_ino(db, inode);
 	if (!n) {
 		err = -ENOENT;
@@ -1137,6 +1235,10 @@ int memdb_readdir(struct memdb *db, uint64_t inode, struct memdb_dirent **ents, 
 	*ents = NULL;
 	*count = 0;
 	pthread_rwlock_rdlock(&db->lock);
+	if (db->poisoned) {
+		pthread_rwlock_unlock(&db->lock);
+		return -EIO;
+	}
 	struct memdb_node *d = find_ino(db, inode);
 	if (!d) {
 		err = -ENOENT;
@@ -1175,7 +1277,7 @@ void memdb_dirents_free(struct memdb_dirent *ents, size_t n)
 void memdb_vmlist(struct memdb *db, memdb_vm_cb cb, void *ctx)
 {
 	pthread_rwlock_rdlock(&db->lock);
-	for (size_t i = 0; i <= db->by_vm.mask; i++) {
+	for (size_t i = 0; !db->poisoned && i <= db->by_vm.mask; i++) {
 		for (struct memdb_node *n = db->by_vm.b[i]; n; n = n->vm_next) {
 			const struct memdb_node *dir = n->parent_node;
 			cb(ctx, n->vmid, dir->parent_node->name, guest_dir_type(dir), n->version);

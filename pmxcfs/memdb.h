@@ -121,7 +121,14 @@ int memdb_load_finish(struct memdb *db, uint64_t version, char *errbuf, size_t e
 /* Swap the contents of two trees (under a's write lock); used after a reload. */
 void memdb_swap(struct memdb *a, struct memdb *b);
 
-/* Write lock for a batch of memdb_apply() calls (dfsm's apply thread only). */
+/*
+ * The tree may hold applied operations that are not on disk and cannot be
+ * reloaded: from now on every read and memdb_apply() fail with -EIO (never
+ * show what was not committed).  Caller holds the write lock.
+ */
+void memdb_poison(struct memdb *db);
+
+/* Write lock for a batch of memdb_apply() calls (dfsm's batch leader only). */
 void memdb_wrlock(struct memdb *db);
 void memdb_unlock(struct memdb *db);
 

@@ -61,6 +61,13 @@ const char *cfs_op_type_name(unsigned type)
 	return names[type];
 }
 
+/* CRC-32 of the header's first 12 bytes (magic, format, type, length) and the body */
+static uint32_t op_crc(const uint8_t *p, size_t len)
+{
+	uint32_t crc = crc32_update(0, p, 12);
+	return crc32_update(crc, p + CFS_OP_HEADER_SIZE, len - CFS_OP_HEADER_SIZE);
+}
+
 size_t cfs_op_encoded_size(const struct cfs_op *op)
 {
 	return CFS_OP_HEADER_SIZE + CFS_OP_BODY_FIXED + (size_t)op->name_len +
@@ -103,7 +110,7 @@ long cfs_op_encode(const struct cfs_op *op, void *buf, size_t buflen)
 	put_u16(p + 4, CFS_OP_FORMAT);
 	put_u16(p + 6, op->type);
 	put_u32(p + 8, (uint32_t)len);
-	put_u32(p + 12, crc32_update(0, p + CFS_OP_HEADER_SIZE, len - CFS_OP_HEADER_SIZE));
+	put_u32(p + 12, op_crc(p, len));
 	return (long)len;
 }
 
@@ -129,7 +136,7 @@ int cfs_op_decode(const void *buf, size_t len, struct cfs_op *op)
 	total = get_u32(p + 8);
 	if (total != len || total > CFS_OP_MAX_SIZE)
 		return -EBADMSG;
-	if (get_u32(p + 12) != crc32_update(0, p + CFS_OP_HEADER_SIZE, len - CFS_OP_HEADER_SIZE))
+	if (get_u32(p + 12) != op_crc(p, len))
 		return -EBADMSG;
 
 	memset(op, 0, sizeof(*op));

@@ -9,8 +9,9 @@
  *
  * Wire layout (all integers little endian):
  *   u32 magic 'CFOP'   u16 format version (1)   u16 op type
- *   u32 total length (header included)          u32 crc32 of the bytes after
- *   the header
+ *   u32 total length (header included)          u32 crc32 of the header's
+ *   first 12 bytes followed by the body (so a damaged type or length is
+ *   caught like a damaged body)
  *   body: u32 flags, u64 inode, u64 parent, u64 newparent, i64 now, i64 mtime,
  *         u32 name_len, u32 newname_len, u32 data_len, then name, newname and
  *         data bytes (names without terminating NUL).

@@ -147,8 +147,9 @@ static void emergency_cleanup(void)
 		if (tracked_dirs[i][0]) {
 			/* the daemon's side of a failure, before its log goes */
 			char log[PATH_MAX + 16];
-			snprintf(log, sizeof(log), "%s/pmxcfs.log", tracked_dirs[i]);
-			fs_dump_log(log);
+			if (snprintf(log, sizeof(log), "%s/pmxcfs.log", tracked_dirs[i]) <
+			    (int)sizeof(log))
+				fs_dump_log(log);
 			remove_tree(tracked_dirs[i]);
 			tracked_dirs[i][0] = '\0';
 		}
