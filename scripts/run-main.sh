@@ -55,12 +55,12 @@ echo "== $MOUNTPOINT/.vmlist"
 cat "$MOUNTPOINT/.vmlist"
 echo
 echo "== a second config for guest 100 is refused (guest ids are unique):"
-if echo "x" >"$MOUNTPOINT/nodes/$NODENAME/qemu-server/100.conf" 2>/tmp/run-main.err.$$; then
+if (echo "x" >"$MOUNTPOINT/nodes/$NODENAME/qemu-server/100.conf") 2>/tmp/run-main.err.$$; then
 	echo "unexpected: it was accepted" >&2
 	rm -f /tmp/run-main.err.$$
 	exit 1
 fi
-sed 's/^/   /' /tmp/run-main.err.$$
+sed 's/^.*line [0-9]*: /   refused: /' /tmp/run-main.err.$$
 rm -f /tmp/run-main.err.$$
 echo
 echo "pmxcfs is running (pid $(head -1 "$DB.lock")) and serving $MOUNTPOINT."
