@@ -36,6 +36,9 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+/* Committed files up to this size are pushed into the kernel's page cache. */
+#define CFS_STORE_MAX (256 * 1024)
+
 struct cfs_handle {
 	struct cfs_handle *wnext, *wprev; /* open writable handles (writers list) */
 	struct cfs_handle *anext, *aprev; /* every handle (freed at shutdown) */
@@ -453,18 +456,17 @@ static int handle_resize(struct cfs_handle *h, size_t size)
 }
 
 /*
- * Commit a dirty handle: one PUT with the whole buffer.  Then queue the
- * kernel's invalidation of the inode's size and pages; whoever opens the
- * file after close() returned waits for it in open_file() if it is not
- * through yet, so it sees the new content and size (close-to-open).  A
- * stat() right after close() may show the old size for the moment that
- * takes; doing it here instead would cost every write two thread hand-offs.
+ * Commit a dirty handle: one PUT with the whole buffer (plus a deferred
+ * mtime), then settle the kernel's caches (see the comment at the end).
  */
 static int handle_commit(struct cfs_fuse *c, struct cfs_handle *h)
 {
+	struct memdb_result res = { 0 };
 	struct cfs_op op;
 	int err = 0;
 	bool changed = false;
+	char *copy = NULL; /* the committed content, for the kernel's page cache */
+	size_t len = 0;
 
 	pthread_mutex_lock(&h->lock);
 	h->fresh = false;
@@ -478,7 +480,7 @@ static int handle_commit(struct cfs_fuse *c, struct cfs_handle *h)
 		op.inode = h->inode;
 		op.data = h->buf;
 		op.data_len = (uint32_t)h->size;
-		err = propose(c, &op, NULL);
+		err = propose(c, &op, &res);
 		if (err == -ENOENT)
 			err = -ESTALE; /* the file was removed while open */
 		if (err) {
@@ -489,6 +491,11 @@ static int handle_commit(struct cfs_fuse *c, struct cfs_handle *h)
 		}
 		h->dirty = false;
 		changed = true;
+		if (h->size <= CFS_STORE_MAX && (copy = malloc(h->size ? h->size : 1))) {
+			if (h->size)
+				memcpy(copy, h->buf, h->size);
+			len = h->size;
+		}
 	}
 	if (h->mtime_set) {
 		memset(&op, 0, sizeof(op));
@@ -496,15 +503,40 @@ static int handle_commit(struct cfs_fuse *c, struct cfs_handle *h)
 		op.inode = h->inode;
 		op.mtime = h->mtime;
 		h->mtime_set = false;
-		err = propose(c, &op, NULL);
+		err = propose(c, &op, &res);
 		changed = true;
 	}
 out_unlock:
 	pthread_mutex_unlock(&h->lock);
-	/* the next page-cached open waits for it (open_file): close-to-open */
+	/*
+	 * The size and times the kernel caches are dropped before close()
+	 * returns (cheap, no kernel lock), so a stat() after it is right; the
+	 * pages are dropped by the kinval thread, and the next page-cached open
+	 * waits for that (open_file): close-to-open.  When no reader has the
+	 * file in the page cache, the new content is pushed there too, so the
+	 * next reader needs no READ; res.version is the version the content has
+	 * now (after the mtime op).
+	 */
 	if (changed)
+		kinval_inode_attrs(c->kinval, h->inode);
+	if (changed && copy && !err && kstate_store_begin(c->kstate, h->inode, res.version)) {
+		kinval_inode_store(c->kinval, h->inode, res.version, copy, len);
+		copy = NULL; /* kinval's now */
+	} else if (changed) {
 		kinval_inode(c->kinval, h->inode, false);
+	}
+	free(copy);
 	return err;
+}
+
+void cfs_fuse_store_done(void *ctx, uint64_t inode, uint64_t version, bool ok)
+{
+	struct cfs_fuse *c = ctx;
+
+	/* the kernel caches version now: the next open may keep its pages */
+	if (ok)
+		memdb_kcache_claim(c->mdb, inode, version);
+	kstate_store_end(c->kstate, inode);
 }
 
 /* ---- open, create ---- */

@@ -38,4 +38,10 @@ const struct fuse_lowlevel_ops *cfs_fuse_ops(void);
  */
 void cfs_fuse_cleanup(void);
 
+/*
+ * kinval's store callback (kinval_set_store_done with the context): the
+ * kernel now caches version of inode (ok) or not; ends kstate's storing.
+ */
+void cfs_fuse_store_done(void *ctx, uint64_t inode, uint64_t version, bool ok);
+
 #endif

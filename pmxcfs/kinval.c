@@ -22,6 +22,10 @@ struct kinval_item {
 	char *name;
 	bool waited;
 	bool done;
+	bool store;      /* then push data into the page cache */
+	uint64_t version;
+	char *data;
+	size_t len;
 };
 
 struct kinval {
@@ -35,12 +39,31 @@ struct kinval {
 	struct kinval_item *head, *tail;
 	uint64_t queued;    /* items ever queued */
 	uint64_t delivered; /* items ever delivered (in queue order) */
+	kinval_store_done_fn store_done;
+	void *store_ctx;
 };
 
 static void item_free(struct kinval_item *it)
 {
 	free(it->name);
+	free(it->data);
 	free(it);
+}
+
+/* A store item that will not be delivered: its callback still runs once. */
+static void item_drop(struct kinval *k, struct kinval_item *it)
+{
+	if (it->store && k->store_done)
+		k->store_done(k->store_ctx, it->inode, it->version, false);
+	item_free(it);
+}
+
+void kinval_set_store_done(struct kinval *k, kinval_store_done_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&k->lock);
+	k->store_done = fn;
+	k->store_ctx = ctx;
+	pthread_mutex_unlock(&k->lock);
 }
 
 static void *kinval_thread(void *arg)
@@ -62,6 +85,7 @@ static void *kinval_thread(void *arg)
 		pthread_mutex_unlock(&k->lock);
 
 		int err = 0;
+		bool stored = false;
 		if (se && it->entry)
 			err = fuse_lowlevel_notify_inval_entry(se, it->inode, it->name, strlen(it->name));
 		else if (se)
@@ -69,6 +93,17 @@ static void *kinval_thread(void *arg)
 		if (err && err != -ENOENT)
 			log_printf(LOG_DEBUG, "invalidation of %llu failed: %s",
 				   (unsigned long long)it->inode, strerror(-err));
+		if (it->store) {
+			if (se && !err && it->len) {
+				struct fuse_bufvec bv = FUSE_BUFVEC_INIT(it->len);
+				bv.buf[0].mem = it->data;
+				stored = fuse_lowlevel_notify_store(se, it->inode, 0, &bv, 0) == 0;
+			} else {
+				stored = se && !err; /* empty: nothing to cache */
+			}
+			if (k->store_done)
+				k->store_done(k->store_ctx, it->inode, it->version, stored);
+		}
 
 		pthread_mutex_lock(&k->lock);
 		k->delivered++;
@@ -127,7 +162,7 @@ void kinval_free(struct kinval *k)
 		pthread_join(k->thread, NULL);
 	for (struct kinval_item *it = k->head, *next; it; it = next) {
 		next = it->next;
-		item_free(it);
+		item_drop(k, it);
 	}
 	pthread_cond_destroy(&k->work);
 	pthread_cond_destroy(&k->done);
@@ -154,7 +189,7 @@ static void kinval_push(struct kinval *k, struct kinval_item *it, bool wait)
 	pthread_mutex_lock(&k->lock);
 	if (k->stopping || !k->se) {
 		pthread_mutex_unlock(&k->lock);
-		item_free(it);
+		item_drop(k, it);
 		return;
 	}
 	if (k->tail)
@@ -210,6 +245,37 @@ void kinval_inode(struct kinval *k, uint64_t inode, bool wait)
 		return;
 	it->inode = inode;
 	kinval_push(k, it, wait);
+}
+
+void kinval_inode_attrs(struct kinval *k, uint64_t inode)
+{
+	pthread_mutex_lock(&k->lock);
+	struct fuse_session *se = k->stopping ? NULL : k->se;
+	pthread_mutex_unlock(&k->lock);
+	if (se) {
+		int err = fuse_lowlevel_notify_inval_inode(se, inode, -1, 0);
+		if (err && err != -ENOENT)
+			log_printf(LOG_DEBUG, "attribute invalidation of %llu failed: %s",
+				   (unsigned long long)inode, strerror(-err));
+	}
+}
+
+void kinval_inode_store(struct kinval *k, uint64_t inode, uint64_t version, char *data, size_t len)
+{
+	struct kinval_item *it = calloc(1, sizeof(*it));
+	if (!it) {
+		free(data);
+		if (k->store_done)
+			k->store_done(k->store_ctx, inode, version, false);
+		kinval_inode(k, inode, false);
+		return;
+	}
+	it->inode = inode;
+	it->store = true;
+	it->version = version;
+	it->data = data;
+	it->len = len;
+	kinval_push(k, it, false);
 }
 
 void kinval_entry(struct kinval *k, uint64_t parent, const char *name, bool wait)

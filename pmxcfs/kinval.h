@@ -15,6 +15,7 @@
 #define PMXCFS_KINVAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct fuse_session;
@@ -32,11 +33,29 @@ void kinval_free(struct kinval *k);
 /* Drop attributes and cached pages of inode; wait for it when wait is set. */
 void kinval_inode(struct kinval *k, uint64_t inode, bool wait);
 /*
+ * Drop only the inode's attributes, now, from the calling thread.  Unlike
+ * page invalidation this takes no kernel lock, so a request thread may call
+ * it before answering: a stat() after close() then asks pmxcfs again.
+ */
+void kinval_inode_attrs(struct kinval *k, uint64_t inode);
+/*
  * Wait (with the same deadline) until every invalidation queued so far has
  * been delivered: an open that is about to let the kernel use its cache
  * calls it when the file changed since the kernel last cached it.
  */
 void kinval_flush(struct kinval *k);
+
+/*
+ * Drop the inode's attributes and pages, then store data (len bytes, now
+ * owned by kinval) as its new content in the kernel's page cache, so the
+ * next reader is served without a READ.  The callback set with
+ * kinval_set_store_done() gets version and whether the store took place;
+ * it is called exactly once per call, from the kinval thread (or from the
+ * caller or kinval_free when the item is dropped), with no kinval lock held.
+ */
+void kinval_inode_store(struct kinval *k, uint64_t inode, uint64_t version, char *data, size_t len);
+typedef void (*kinval_store_done_fn)(void *ctx, uint64_t inode, uint64_t version, bool ok);
+void kinval_set_store_done(struct kinval *k, kinval_store_done_fn fn, void *ctx);
 /* Drop the directory entry name in parent; wait for it when wait is set. */
 void kinval_entry(struct kinval *k, uint64_t parent, const char *name, bool wait);
 

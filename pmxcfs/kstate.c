@@ -1,8 +1,8 @@
 /*
  * kstate.c - per-inode kernel cache state; see kstate.h for the states and
  * the invariant.  A fixed-size chained hash of entries that exist only while
- * an inode has open page-cached readers or is draining, so the table stays
- * as small as the set of files being read.
+ * an inode has open page-cached readers, is draining or being stored, so
+ * the table stays as small as the set of files being read.
  */
 #include "pmxcfs/kstate.h"
 
@@ -19,6 +19,8 @@ struct kentry {
 	uint64_t pc_size;
 	unsigned pc_count;
 	unsigned draining; /* invalidations in progress */
+	bool storing;      /* store_version is being pushed into the page cache */
+	uint64_t store_version;
 };
 
 struct kstate {
@@ -82,7 +84,7 @@ static void put(struct kstate *ks, uint64_t inode)
 {
 	struct kentry **pp = slot(ks, inode);
 	struct kentry *e = *pp;
-	if (e && !e->pc_count && !e->draining) {
+	if (e && !e->pc_count && !e->draining && !e->storing) {
 		*pp = e->next;
 		free(e);
 	}
@@ -94,7 +96,8 @@ bool kstate_reader_open(struct kstate *ks, uint64_t inode, uint64_t version, uin
 
 	pthread_mutex_lock(&ks->lock);
 	struct kentry *e = find(ks, inode);
-	if (e && (e->draining || (e->pc_count && e->pc_version != version)))
+	if (e && (e->draining || (e->pc_count && e->pc_version != version) ||
+		  (e->storing && e->store_version != version)))
 		goto out_unlock;
 	e = get(ks, inode);
 	if (!e)
@@ -139,6 +142,34 @@ uint64_t kstate_report_size(struct kstate *ks, uint64_t inode, uint64_t version,
 		size = e->pc_size;
 	pthread_mutex_unlock(&ks->lock);
 	return size;
+}
+
+bool kstate_store_begin(struct kstate *ks, uint64_t inode, uint64_t version)
+{
+	bool ok = false;
+
+	pthread_mutex_lock(&ks->lock);
+	if (!find(ks, inode)) {
+		struct kentry *e = get(ks, inode);
+		if (e) {
+			e->storing = true;
+			e->store_version = version;
+			ok = true;
+		}
+	}
+	pthread_mutex_unlock(&ks->lock);
+	return ok;
+}
+
+void kstate_store_end(struct kstate *ks, uint64_t inode)
+{
+	pthread_mutex_lock(&ks->lock);
+	struct kentry *e = find(ks, inode);
+	if (e && e->storing) {
+		e->storing = false;
+		put(ks, inode);
+	}
+	pthread_mutex_unlock(&ks->lock);
 }
 
 void kstate_drained(struct kstate *ks, uint64_t inode)

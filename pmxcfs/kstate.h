@@ -13,6 +13,8 @@
  *                  (size pc_size); the cache holds only pc_version's bytes
  *   draining       the last reader of a superseded version closed; the
  *                  caller is dropping the kernel's pages and size
+ *   storing        a just-committed version is being pushed into the
+ *                  kernel's page cache (only when no reader had it cached)
  *
  * Invariant: a read-only open gets the page cache only when no entry holds
  * a different version, is draining, or has a size override; every other
@@ -25,6 +27,7 @@
  *   (none) --kstate_reader_open--> pc_count>0 --kstate_reader_close-->
  *       version current: (none)
  *       superseded:      draining --caller invalidates, kstate_drained--> (none)
+ *   (none) --kstate_store_begin--> storing --kstate_store_end--> (none)
  *
  * All functions are thread-safe; none blocks or calls into the kernel.
  */
@@ -63,6 +66,16 @@ bool kstate_reader_close(struct kstate *ks, uint64_t inode, uint64_t version,
  */
 uint64_t kstate_report_size(struct kstate *ks, uint64_t inode, uint64_t version,
 			    uint64_t committed);
+
+/*
+ * A commit made version the file's content: may it be pushed into the
+ * kernel's page cache (so the next reader needs no READ)?  Only when no
+ * entry exists for inode (no page-cached reader of another version could
+ * see the new pages).  True: the caller pushes it, then calls
+ * kstate_store_end(); meanwhile readers of other versions use direct I/O.
+ */
+bool kstate_store_begin(struct kstate *ks, uint64_t inode, uint64_t version);
+void kstate_store_end(struct kstate *ks, uint64_t inode);
 
 /* The kernel's view of inode was dropped after kstate_reader_close said so. */
 void kstate_drained(struct kstate *ks, uint64_t inode);

@@ -18,6 +18,7 @@
 #include "pmxcfs/log.h"
 #include "pmxcfs/memdb.h"
 #include "pmxcfs/pathname.h"
+#include "pmxcfs/reqloop.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -45,6 +46,7 @@ struct options {
 	const char *mountpoint;
 	const char *db;
 	char nodename[HOST_NAME_MAX + 1];
+	unsigned spin_usec;
 };
 
 static void usage(FILE *out)
@@ -58,6 +60,8 @@ static void usage(FILE *out)
 		"      --mountpoint DIR mount here (default " DEFAULT_MOUNTPOINT ")\n"
 		"      --db FILE        database file (default " DEFAULT_DB ")\n"
 		"      --nodename NAME  this node's name (default: the short host name)\n"
+		"      --spin-usec N    after a request, poll for the next one for N\n"
+		"                       microseconds before sleeping (default 50; 0: never)\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        print the version\n");
 }
@@ -78,7 +82,7 @@ static bool nodename_valid(const char *n)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_MOUNTPOINT = 256, OPT_DB, OPT_NODENAME };
+	enum { OPT_MOUNTPOINT = 256, OPT_DB, OPT_NODENAME, OPT_SPIN };
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "local", no_argument, NULL, 'l' },
@@ -88,6 +92,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "mountpoint", required_argument, NULL, OPT_MOUNTPOINT },
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "nodename", required_argument, NULL, OPT_NODENAME },
+		{ "spin-usec", required_argument, NULL, OPT_SPIN },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -95,6 +100,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->mountpoint = DEFAULT_MOUNTPOINT;
 	o->db = DEFAULT_DB;
+	o->spin_usec = REQLOOP_DEFAULT_SPIN_USEC;
 	while ((ch = getopt_long(argc, argv, "fldhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -121,6 +127,17 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_NODENAME:
 			snprintf(o->nodename, sizeof(o->nodename), "%s", optarg);
 			break;
+		case OPT_SPIN: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || v > 100000 || optarg[0] == '-') {
+				fprintf(stderr, "pmxcfs: invalid --spin-usec '%s' (0..100000)\n", optarg);
+				return -1;
+			}
+			o->spin_usec = (unsigned)v;
+			break;
+		}
 		default:
 			usage(stderr);
 			return -1;
@@ -338,7 +355,6 @@ int main(int argc, char **argv)
 	struct kstate *kstate = NULL;
 	struct clusterlog *clog = NULL;
 	struct fuse_session *se = NULL;
-	struct fuse_loop_config *loopcfg = NULL;
 	struct cfs_fuse ctx;
 	char err[1024];
 	int lockfd, rc = 1, e;
@@ -386,6 +402,7 @@ int main(int argc, char **argv)
 	ctx.starttime = (int64_t)time(NULL);
 	ctx.gid = gr ? gr->gr_gid : 33;
 	ctx.timeout = 1.0;
+	kinval_set_store_done(kinval, cfs_fuse_store_done, &ctx);
 
 	if (prepare_mountpoint(o.mountpoint)) {
 		fprintf(stderr, "pmxcfs: cannot use mount point '%s' (see the log)\n", o.mountpoint);
@@ -428,18 +445,14 @@ int main(int argc, char **argv)
 	log_printf(LOG_NOTICE, "pmxcfs %s serving %s from %s as node '%s'", PMXCFS_VERSION,
 		   o.mountpoint, o.db, o.nodename);
 
-	loopcfg = fuse_loop_cfg_create();
-	if (!loopcfg) {
-		log_printf(LOG_ERR, "out of memory");
-		goto out_unmount;
-	}
-	fuse_loop_cfg_set_clone_fd(loopcfg, 1);
-	fuse_loop_cfg_set_idle_threads(loopcfg, 8);
-	fuse_loop_cfg_set_max_threads(loopcfg, 64);
-	e = fuse_session_loop_mt(se, loopcfg);
-	fuse_loop_cfg_destroy(loopcfg);
+	struct reqloop_opts lo = {
+		.spin_usec = o.spin_usec,
+		.min_threads = REQLOOP_DEFAULT_MIN_THREADS,
+		.max_threads = REQLOOP_DEFAULT_MAX_THREADS,
+	};
+	e = reqloop_run(se, &lo);
 	if (e < 0)
-		log_printf(LOG_ERR, "FUSE loop ended with error %d", e);
+		log_printf(LOG_ERR, "FUSE loop ended with error: %s", strerror(-e));
 	else
 		rc = 0;
 	log_printf(LOG_NOTICE, "shutting down");

@@ -561,6 +561,35 @@ static void t_writer_fstat(void)
 
 /* ---- visibility ---- */
 
+/*
+ * stat() right after close() shows the new size and a read right after it
+ * the new bytes, every time (the kernel had the old size cached: a stat and
+ * a read just before the write).
+ */
+static void t_stat_after_close(void)
+{
+	char buf[600];
+
+	fs_start(&fs);
+	put_str("f", "initial");
+	for (int i = 1; i <= 300; i++) {
+		size_t len = (size_t)(i * 7) % sizeof(buf) + 1;
+		memset(buf, 'a' + i % 26, len);
+		(void)size_of("f"); /* cache the old size */
+		put("f", buf, len);
+		ASSERT_EQ(size_of("f"), (off_t)len);
+		expect_content("f", buf, len);
+		/* a size change without a write: the setattr reply refreshed the old size */
+		int fd = open(P("f"), O_RDWR);
+		ASSERT_OK(fd);
+		ASSERT_OK(ftruncate(fd, (off_t)len + 3));
+		ASSERT_OK(close(fd));
+		ASSERT_EQ(size_of("f"), (off_t)len + 3);
+	}
+	fs_stop(&fs);
+	fs_cleanup(&fs);
+}
+
 static void t_visible_after_close(void)
 {
 	char big[4096];
@@ -1936,6 +1965,7 @@ static const struct test_case cases[] = {
 	{ "truncate", t_truncate },
 	{ "writer_fstat", t_writer_fstat },
 	{ "visible_after_close", t_visible_after_close },
+	{ "stat_after_close", t_stat_after_close },
 	{ "fsync_visible", t_fsync_visible },
 	{ "reader_snapshot_same_size", t_reader_snapshot_same_size },
 	{ "reader_snapshot_grown", t_reader_snapshot_grown },
