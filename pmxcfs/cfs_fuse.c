@@ -44,10 +44,10 @@ struct cfs_handle {
 	struct cfs_handle *anext, *aprev; /* every handle (freed at shutdown) */
 	pthread_mutex_t lock;
 	uint64_t inode;
-	uint64_t version;  /* of the snapshot a reader was opened with */
-	bool pcached;      /* a reader on the kernel page cache (kstate) */
-	bool fresh;        /* a writer nothing happened to since its open */
-	pid_t opener;      /* the thread that opened it */
+	uint64_t version; /* of the snapshot a reader was opened with */
+	bool pcached; /* a reader on the kernel page cache (kstate) */
+	bool fresh; /* a writer nothing happened to since its open */
+	pid_t opener; /* the thread that opened it */
 	bool writable;
 	bool append;
 	bool dirty;
@@ -66,7 +66,7 @@ struct cfs_dirhandle {
 		uint64_t inode;
 		mode_t type;
 		char *name;
-	} *ents;
+	} * ents;
 };
 
 /*
@@ -485,7 +485,7 @@ static int handle_commit(struct cfs_fuse *c, struct cfs_handle *h)
 			err = -ESTALE; /* the file was removed while open */
 		if (err) {
 			log_printf(LOG_INFO, "commit of inode %llu failed: %s",
-				   (unsigned long long)h->inode, strerror(-err));
+			           (unsigned long long)h->inode, strerror(-err));
 			h->err = err;
 			goto out_unlock;
 		}
@@ -575,7 +575,7 @@ static void open_virtual(fuse_req_t req, const struct virt_entry *v, struct fuse
 
 /* Build the handle for an open of an existing regular file. */
 static int open_file(struct cfs_fuse *c, uint64_t ino, struct fuse_file_info *fi, pid_t tid,
-		     struct cfs_handle **out)
+                     struct cfs_handle **out)
 {
 	int acc = fi->flags & O_ACCMODE;
 	bool write = acc != O_RDONLY || (fi->flags & O_TRUNC);
@@ -661,7 +661,7 @@ static void cfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static void cfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		       struct fuse_file_info *fi)
+                       struct fuse_file_info *fi)
 {
 	struct cfs_fuse *c = ctx_of(req);
 	struct memdb_result res;
@@ -717,7 +717,7 @@ static void cfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 /* ---- read, write, flush, fsync, release ---- */
 
 static void cfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		     struct fuse_file_info *fi)
+                     struct fuse_file_info *fi)
 {
 	struct cfs_handle *h = (struct cfs_handle *)(uintptr_t)fi->fh;
 	(void)ino;
@@ -741,7 +741,7 @@ static void cfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 static void cfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-		      struct fuse_file_info *fi)
+                      struct fuse_file_info *fi)
 {
 	struct cfs_handle *h = (struct cfs_handle *)(uintptr_t)fi->fh;
 	int err;
@@ -762,7 +762,7 @@ static void cfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 	if (off < 0 || (uint64_t)off + size > MEMDB_MAX_FILE_SIZE) {
 		/* refuse, and keep the file as it was: nothing of this handle lands */
 		log_printf(LOG_INFO, "write to inode %llu beyond the %d byte file limit refused",
-			   (unsigned long long)h->inode, MEMDB_MAX_FILE_SIZE);
+		           (unsigned long long)h->inode, MEMDB_MAX_FILE_SIZE);
 		h->err = -EFBIG;
 		err = -EFBIG;
 		goto out_unlock;
@@ -810,7 +810,7 @@ static void cfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		int err = handle_commit(ctx_of(req), h);
 		if (err)
 			log_printf(LOG_WARNING, "commit at release of inode %llu failed: %s",
-				   (unsigned long long)h->inode, strerror(-err));
+			           (unsigned long long)h->inode, strerror(-err));
 	}
 	if (h)
 		handle_release(ctx_of(req), h);
@@ -857,7 +857,7 @@ static bool mode_allowed(const struct memdb_stat *ms, mode_t mode)
 }
 
 static void cfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-			struct fuse_file_info *fi)
+                        struct fuse_file_info *fi)
 {
 	struct cfs_fuse *c = ctx_of(req);
 	struct cfs_handle *h = fi ? (struct cfs_handle *)(uintptr_t)fi->fh : NULL;
@@ -869,8 +869,11 @@ static void cfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 	int err;
 
 	if (virtual_by_inode(ino)) {
-		fuse_reply_err(req, (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) ?
-					    EPERM : EACCES);
+		fuse_reply_err(
+		    req,
+		    (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+		        ? EPERM
+		        : EACCES);
 		return;
 	}
 	err = memdb_getattr(c->mdb, ino, &ms);
@@ -898,7 +901,8 @@ static void cfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 			err = -EFBIG;
 			goto out_err;
 		}
-		if (!h && attr->st_size == 0 && writers_truncate_fresh(ino, fuse_req_ctx(req)->pid)) {
+		if (!h && attr->st_size == 0 &&
+		    writers_truncate_fresh(ino, fuse_req_ctx(req)->pid)) {
 			/* open(O_TRUNC): the commit at close stamps the mtime */
 			to_set &= ~(FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
 		} else if (h && !h->virt && (h->writable || h->dirty)) {
@@ -939,7 +943,8 @@ static void cfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 		}
 	}
 	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
-		int64_t mtime = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now_secs() : attr->st_mtim.tv_sec;
+		int64_t mtime =
+		    (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now_secs() : attr->st_mtim.tv_sec;
 		bool deferred = false;
 		if (h && !h->virt) {
 			pthread_mutex_lock(&h->lock);
@@ -1038,7 +1043,7 @@ static void cfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 }
 
 static void cfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		       const char *newname, unsigned int flags)
+                       const char *newname, unsigned int flags)
 {
 	struct cfs_op op;
 	int err;
@@ -1075,7 +1080,7 @@ static void dirhandle_free(struct cfs_dirhandle *d)
 }
 
 static int dirhandle_add(struct cfs_dirhandle *d, size_t *cap, uint64_t inode, mode_t type,
-			 const char *name)
+                         const char *name)
 {
 	if (d->n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
@@ -1123,8 +1128,8 @@ static void cfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		err = dirhandle_add(d, &cap, v->inode, v->link ? S_IFLNK : S_IFREG, v->name);
 	}
 	for (size_t i = 0; !err && i < n; i++)
-		err = dirhandle_add(d, &cap, ents[i].inode, ents[i].type == MEMDB_DIR ? S_IFDIR : S_IFREG,
-				    ents[i].name);
+		err = dirhandle_add(d, &cap, ents[i].inode,
+		                    ents[i].type == MEMDB_DIR ? S_IFDIR : S_IFREG, ents[i].name);
 	memdb_dirents_free(ents, n);
 	if (err) {
 		dirhandle_free(d);
@@ -1137,7 +1142,7 @@ static void cfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 }
 
 static void cfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-			struct fuse_file_info *fi)
+                        struct fuse_file_info *fi)
 {
 	struct cfs_dirhandle *d = (struct cfs_dirhandle *)(uintptr_t)fi->fh;
 	char *buf;
@@ -1155,7 +1160,7 @@ static void cfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		st.st_ino = d->ents[i].inode;
 		st.st_mode = d->ents[i].type;
 		size_t need = fuse_add_direntry(req, buf + used, size - used, d->ents[i].name, &st,
-						(off_t)(i + 1));
+		                                (off_t)(i + 1));
 		if (need > size - used)
 			break;
 		used += need;
@@ -1239,7 +1244,7 @@ static void cfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 }
 
 static void cfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-			 size_t size, int flags)
+                         size_t size, int flags)
 {
 	(void)ino;
 	(void)name;
@@ -1260,7 +1265,8 @@ static void cfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * applies to the new handle's private buffer.
 	 */
 	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
-	conn->want &= ~(unsigned)(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+	conn->want &=
+	    ~(unsigned)(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	conn->want &= ~(unsigned)(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS); /* local locks */
 }

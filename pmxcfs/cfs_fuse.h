@@ -26,8 +26,8 @@ struct cfs_fuse {
 	struct clusterlog *clog;
 	const char *nodename;
 	int64_t starttime;
-	gid_t gid;       /* www-data */
-	double timeout;  /* entry and attribute cache timeout, seconds */
+	gid_t gid; /* www-data */
+	double timeout; /* entry and attribute cache timeout, seconds */
 };
 
 const struct fuse_lowlevel_ops *cfs_fuse_ops(void);

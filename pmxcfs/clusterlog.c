@@ -53,7 +53,7 @@ void clusterlog_free(struct clusterlog *cl)
 }
 
 void clusterlog_add(struct clusterlog *cl, const char *node, const char *user, const char *tag,
-		    int pri, int64_t time, const char *msg)
+                    int pri, int64_t time, const char *msg)
 {
 	pthread_mutex_lock(&cl->lock);
 	struct cl_entry *e = &cl->ring[cl->head];
@@ -77,9 +77,10 @@ void clusterlog_render(struct clusterlog *cl, struct sbuf *out)
 	size_t n = cl->count < CLUSTERLOG_SHOW ? cl->count : CLUSTERLOG_SHOW;
 	sbuf_addf(out, "{\n\"data\": [");
 	for (size_t i = 0; i < n; i++) {
-		const struct cl_entry *e = &cl->ring[(cl->head + CLUSTERLOG_MAX - 1 - i) % CLUSTERLOG_MAX];
-		sbuf_addf(out, "%s\n{\"uid\": %llu, \"time\": %lld, \"pri\": %d, \"tag\": ", i ? "," : "",
-			  (unsigned long long)e->uid, (long long)e->time, e->pri);
+		const struct cl_entry *e =
+		    &cl->ring[(cl->head + CLUSTERLOG_MAX - 1 - i) % CLUSTERLOG_MAX];
+		sbuf_addf(out, "%s\n{\"uid\": %llu, \"time\": %lld, \"pri\": %d, \"tag\": ",
+		          i ? "," : "", (unsigned long long)e->uid, (long long)e->time, e->pri);
 		sbuf_add_json(out, e->tag);
 		sbuf_addf(out, ", \"pid\": %u, \"node\": ", e->pid);
 		sbuf_add_json(out, e->node);

@@ -21,7 +21,7 @@ void clusterlog_free(struct clusterlog *cl);
 
 /* Append an entry; strings are copied (and truncated to sane lengths). */
 void clusterlog_add(struct clusterlog *cl, const char *node, const char *user, const char *tag,
-		    int pri, int64_t time, const char *msg);
+                    int pri, int64_t time, const char *msg);
 
 /* {"data": [...]} with the newest CLUSTERLOG_SHOW entries, newest first. */
 void clusterlog_render(struct clusterlog *cl, struct sbuf *out);

@@ -68,8 +68,9 @@ static int prepare_all(struct database *db, char *errbuf, size_t errlen)
 		sqlite3_stmt **st;
 		const char *sql;
 	} stmts[] = {
-		{ &db->st_write, "INSERT OR REPLACE INTO tree (inode, parent, version, mtime, type, name, "
-				 "data) VALUES (?, ?, ?, ?, ?, ?, ?)" },
+		{ &db->st_write,
+		  "INSERT OR REPLACE INTO tree (inode, parent, version, mtime, type, name, "
+		  "data) VALUES (?, ?, ?, ?, ?, ?, ?)" },
 		{ &db->st_delete, "DELETE FROM tree WHERE inode = ?" },
 		{ &db->st_version, "UPDATE meta SET value = ? WHERE key = 'version'" },
 		{ &db->st_begin, "BEGIN IMMEDIATE" },
@@ -78,9 +79,9 @@ static int prepare_all(struct database *db, char *errbuf, size_t errlen)
 	};
 	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
 		if (sqlite3_prepare_v3(db->conn, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
-				       stmts[i].st, NULL) != SQLITE_OK) {
+		                       stmts[i].st, NULL) != SQLITE_OK) {
 			snprintf(errbuf, errlen, "cannot prepare statement: %s",
-				 sqlite3_errmsg(db->conn));
+			         sqlite3_errmsg(db->conn));
 			return -EIO;
 		}
 	}
@@ -91,16 +92,16 @@ static int create_schema(sqlite3 *conn, char *errbuf, size_t errlen)
 {
 	char sql[1024];
 	snprintf(sql, sizeof(sql),
-		 "PRAGMA application_id = %d;"
-		 "BEGIN;"
-		 "CREATE TABLE tree (inode INTEGER PRIMARY KEY NOT NULL, parent INTEGER NOT NULL,"
-		 " version INTEGER NOT NULL, mtime INTEGER NOT NULL, type INTEGER NOT NULL,"
-		 " name TEXT NOT NULL, data BLOB);"
-		 "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);"
-		 "INSERT INTO meta VALUES ('format', %d), ('version', 1);"
-		 "INSERT INTO tree VALUES (%d, 0, 1, 0, %d, '', NULL);"
-		 "COMMIT;",
-		 DB_APPLICATION_ID, DB_FORMAT, MEMDB_ROOT_INODE, MEMDB_DIR);
+	         "PRAGMA application_id = %d;"
+	         "BEGIN;"
+	         "CREATE TABLE tree (inode INTEGER PRIMARY KEY NOT NULL, parent INTEGER NOT NULL,"
+	         " version INTEGER NOT NULL, mtime INTEGER NOT NULL, type INTEGER NOT NULL,"
+	         " name TEXT NOT NULL, data BLOB);"
+	         "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);"
+	         "INSERT INTO meta VALUES ('format', %d), ('version', 1);"
+	         "INSERT INTO tree VALUES (%d, 0, 1, 0, %d, '', NULL);"
+	         "COMMIT;",
+	         DB_APPLICATION_ID, DB_FORMAT, MEMDB_ROOT_INODE, MEMDB_DIR);
 	return exec(conn, sql, errbuf, errlen);
 }
 
@@ -113,16 +114,20 @@ static int check_integrity(sqlite3 *conn, const char *path, char *errbuf, size_t
 
 	rc = sqlite3_prepare_v2(conn, "PRAGMA quick_check", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		snprintf(errbuf, errlen, "'%s' is corrupt or unreadable (%s): refusing to start; "
-			 "restore a backup or move it away", path, sqlite3_errmsg(conn));
+		snprintf(errbuf, errlen,
+		         "'%s' is corrupt or unreadable (%s): refusing to start; "
+		         "restore a backup or move it away",
+		         path, sqlite3_errmsg(conn));
 		return -EINVAL;
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		res = sqlite3_column_text(st, 0);
 	if (!res || strcmp((const char *)res, "ok") != 0) {
-		snprintf(errbuf, errlen, "'%s' is corrupt (%s): refusing to start; restore a "
-			 "backup or move it away", path, res ? (const char *)res : sqlite3_errmsg(conn));
+		snprintf(errbuf, errlen,
+		         "'%s' is corrupt (%s): refusing to start; restore a "
+		         "backup or move it away",
+		         path, res ? (const char *)res : sqlite3_errmsg(conn));
 		err = -EINVAL;
 	}
 	sqlite3_finalize(st);
@@ -140,7 +145,7 @@ int database_open(const char *path, struct database **out, char *errbuf, size_t 
 	*out = NULL;
 	if (!is_new && !S_ISREG(sb.st_mode)) {
 		snprintf(errbuf, errlen, "'%s' is %s, not a database file: refusing to start", path,
-			 S_ISDIR(sb.st_mode) ? "a directory" : "not a regular file");
+		         S_ISDIR(sb.st_mode) ? "a directory" : "not a regular file");
 		return -EINVAL;
 	}
 	db = calloc(1, sizeof(*db));
@@ -148,22 +153,26 @@ int database_open(const char *path, struct database **out, char *errbuf, size_t 
 		snprintf(errbuf, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	rc = sqlite3_open_v2(path, &db->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				       SQLITE_OPEN_NOMUTEX, NULL);
+	rc =
+	    sqlite3_open_v2(path, &db->conn,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(errbuf, errlen, "cannot open database '%s': %s", path,
-			 db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc));
+		         db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc));
 		err = -EIO;
 		goto out_close;
 	}
 	sqlite3_extended_result_codes(db->conn, 1);
 	/* the first real read tells whether this is a database at all */
-	rc = query_int(db->conn, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('tree', 'meta')",
-		       &ntables);
+	rc = query_int(
+	    db->conn,
+	    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('tree', 'meta')",
+	    &ntables);
 	if (rc != SQLITE_OK) {
-		snprintf(errbuf, errlen, "'%s' is not a readable SQLite database (%s): refusing to "
-			 "start; move it away to start empty or restore a backup", path,
-			 sqlite3_errstr(rc));
+		snprintf(errbuf, errlen,
+		         "'%s' is not a readable SQLite database (%s): refusing to "
+		         "start; move it away to start empty or restore a backup",
+		         path, sqlite3_errstr(rc));
 		err = -EINVAL;
 		goto out_close;
 	}
@@ -172,8 +181,10 @@ int database_open(const char *path, struct database **out, char *errbuf, size_t 
 		query_int(db->conn, "SELECT count(*) FROM sqlite_master", &other);
 		if (!is_new) {
 			/* a non-empty file without our tables is someone else's */
-			snprintf(errbuf, errlen, "'%s' is not empty but not a pmxcfs database (%" PRId64
-				 " foreign tables): refusing to use it", path, other);
+			snprintf(errbuf, errlen,
+			         "'%s' is not empty but not a pmxcfs database (%" PRId64
+			         " foreign tables): refusing to use it",
+			         path, other);
 			err = -EINVAL;
 			goto out_close;
 		}
@@ -181,14 +192,17 @@ int database_open(const char *path, struct database **out, char *errbuf, size_t 
 			goto out_close;
 		log_printf(LOG_NOTICE, "created new database '%s'", path);
 	} else if (ntables != 2) {
-		snprintf(errbuf, errlen, "'%s': pmxcfs schema incomplete (missing table tree or meta)", path);
+		snprintf(errbuf, errlen,
+		         "'%s': pmxcfs schema incomplete (missing table tree or meta)", path);
 		err = -EINVAL;
 		goto out_close;
 	}
 	if ((err = check_integrity(db->conn, path, errbuf, errlen)))
 		goto out_close;
-	if (query_int(db->conn, "PRAGMA application_id", &v) != SQLITE_OK || v != DB_APPLICATION_ID) {
-		snprintf(errbuf, errlen, "'%s' is not a pmxcfs database (application id %" PRId64 ")", path, v);
+	if (query_int(db->conn, "PRAGMA application_id", &v) != SQLITE_OK ||
+	    v != DB_APPLICATION_ID) {
+		snprintf(errbuf, errlen,
+		         "'%s' is not a pmxcfs database (application id %" PRId64 ")", path, v);
 		err = -EINVAL;
 		goto out_close;
 	}
@@ -198,7 +212,8 @@ int database_open(const char *path, struct database **out, char *errbuf, size_t 
 		err = -EINVAL;
 		goto out_close;
 	}
-	if ((err = exec(db->conn, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", errbuf, errlen)))
+	if ((err = exec(db->conn, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", errbuf,
+	                errlen)))
 		goto out_close;
 	if ((err = prepare_all(db, errbuf, errlen)))
 		goto out_close;
@@ -234,7 +249,8 @@ int database_load(struct database *db, struct memdb **out, char *errbuf, size_t 
 	int rc, err = 0;
 
 	*out = NULL;
-	if (query_int(db->conn, "SELECT value FROM meta WHERE key = 'version'", &version) != SQLITE_OK ||
+	if (query_int(db->conn, "SELECT value FROM meta WHERE key = 'version'", &version) !=
+	        SQLITE_OK ||
 	    version < 1) {
 		snprintf(errbuf, errlen, "database has no valid version");
 		return -EINVAL;
@@ -244,8 +260,9 @@ int database_load(struct database *db, struct memdb **out, char *errbuf, size_t 
 		snprintf(errbuf, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	rc = sqlite3_prepare_v2(db->conn, "SELECT inode, parent, version, mtime, type, name, data FROM tree",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(db->conn,
+	                        "SELECT inode, parent, version, mtime, type, name, data FROM tree",
+	                        -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(errbuf, errlen, "cannot read tree: %s", sqlite3_errmsg(db->conn));
 		memdb_free(mdb);
@@ -270,7 +287,7 @@ int database_load(struct database *db, struct memdb **out, char *errbuf, size_t 
 			row.name = "";
 		if (sqlite3_column_int64(st, 0) <= 0 || sqlite3_column_int64(st, 2) <= 0) {
 			snprintf(errbuf, errlen, "row with invalid inode %lld or version %lld",
-				 sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2));
+			         sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2));
 			err = -EINVAL;
 			break;
 		}

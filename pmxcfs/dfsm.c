@@ -70,8 +70,10 @@ static void recover_store(struct dfsm *d)
 	database_rollback(d->db);
 	database_reset(d->db);
 	if (database_load(d->db, &fresh, err, sizeof(err)) != 0) {
-		log_printf(LOG_CRIT, "cannot reload database after a failed commit: %s; "
-			   "refusing all reads and writes until restarted", err);
+		log_printf(LOG_CRIT,
+		           "cannot reload database after a failed commit: %s; "
+		           "refusing all reads and writes until restarted",
+		           err);
 		memdb_poison(d->mdb);
 		d->failed = true;
 		return;
@@ -108,7 +110,7 @@ static void apply_batch(struct dfsm *d, struct dfsm_req *batch)
 		r->status = 0;
 		if (r->res.err)
 			log_printf(LOG_DEBUG, "%s refused: %s", cfs_op_type_name(op.type),
-				   strerror(-r->res.err));
+			           strerror(-r->res.err));
 	}
 	if (d->db && store_ok && database_commit(d->db))
 		store_ok = false;
@@ -248,13 +250,16 @@ int dfsm_propose(struct dfsm *d, const struct cfs_op *op, struct memdb_result *r
 			lead_batch(d);
 			continue;
 		}
-		if (pthread_cond_timedwait(&d->done, &d->lock, &deadline) == ETIMEDOUT && !r->done) {
+		if (pthread_cond_timedwait(&d->done, &d->lock, &deadline) == ETIMEDOUT &&
+		    !r->done) {
 			long waited = deadline.tv_sec - start.tv_sec;
 			log_printf(LOG_WARNING, "%s has waited %ld s for its verdict",
-				   cfs_op_type_name(op->type), waited);
+			           cfs_op_type_name(op->type), waited);
 			if (waited >= DFSM_WAIT_GIVEUP_SECS) {
-				log_printf(LOG_ERR, "giving up on %s after %ld s; its outcome will only be logged",
-					   cfs_op_type_name(op->type), waited);
+				log_printf(
+				    LOG_ERR,
+				    "giving up on %s after %ld s; its outcome will only be logged",
+				    cfs_op_type_name(op->type), waited);
 				r->abandoned = true;
 				pthread_mutex_unlock(&d->lock);
 				return -ETIMEDOUT;

@@ -22,7 +22,7 @@ struct kinval_item {
 	char *name;
 	bool waited;
 	bool done;
-	bool store;      /* then push data into the page cache */
+	bool store; /* then push data into the page cache */
 	uint64_t version;
 	char *data;
 	size_t len;
@@ -37,7 +37,7 @@ struct kinval {
 	bool stopping;
 	struct fuse_session *se;
 	struct kinval_item *head, *tail;
-	uint64_t queued;    /* items ever queued */
+	uint64_t queued; /* items ever queued */
 	uint64_t delivered; /* items ever delivered (in queue order) */
 	kinval_store_done_fn store_done;
 	void *store_ctx;
@@ -87,12 +87,13 @@ static void *kinval_thread(void *arg)
 		int err = 0;
 		bool stored = false;
 		if (se && it->entry)
-			err = fuse_lowlevel_notify_inval_entry(se, it->inode, it->name, strlen(it->name));
+			err = fuse_lowlevel_notify_inval_entry(se, it->inode, it->name,
+			                                       strlen(it->name));
 		else if (se)
 			err = fuse_lowlevel_notify_inval_inode(se, it->inode, 0, 0);
 		if (err && err != -ENOENT)
 			log_printf(LOG_DEBUG, "invalidation of %llu failed: %s",
-				   (unsigned long long)it->inode, strerror(-err));
+			           (unsigned long long)it->inode, strerror(-err));
 		if (it->store) {
 			if (se && !err && it->len) {
 				struct fuse_bufvec bv = FUSE_BUFVEC_INIT(it->len);
@@ -213,7 +214,7 @@ static void kinval_push(struct kinval *k, struct kinval_item *it, bool wait)
 	} else {
 		/* the thread will free it once it gets to it */
 		log_printf(LOG_WARNING, "cache invalidation of %llu still pending after %d ms",
-			   (unsigned long long)it->inode, KINVAL_WAIT_MS);
+		           (unsigned long long)it->inode, KINVAL_WAIT_MS);
 		it->waited = false;
 	}
 	pthread_mutex_unlock(&k->lock);
@@ -229,8 +230,9 @@ void kinval_flush(struct kinval *k)
 		deadline_in(&deadline, KINVAL_WAIT_MS);
 		while (k->delivered < target && !k->stopping && k->se) {
 			if (pthread_cond_timedwait(&k->done, &k->lock, &deadline) == ETIMEDOUT) {
-				log_printf(LOG_WARNING, "cache invalidations still pending after %d ms",
-					   KINVAL_WAIT_MS);
+				log_printf(LOG_WARNING,
+				           "cache invalidations still pending after %d ms",
+				           KINVAL_WAIT_MS);
 				break;
 			}
 		}
@@ -256,7 +258,7 @@ void kinval_inode_attrs(struct kinval *k, uint64_t inode)
 		int err = fuse_lowlevel_notify_inval_inode(se, inode, -1, 0);
 		if (err && err != -ENOENT)
 			log_printf(LOG_DEBUG, "attribute invalidation of %llu failed: %s",
-				   (unsigned long long)inode, strerror(-err));
+			           (unsigned long long)inode, strerror(-err));
 	}
 }
 

@@ -19,7 +19,7 @@ struct kentry {
 	uint64_t pc_size;
 	unsigned pc_count;
 	unsigned draining; /* invalidations in progress */
-	bool storing;      /* store_version is being pushed into the page cache */
+	bool storing; /* store_version is being pushed into the page cache */
 	uint64_t store_version;
 };
 
@@ -96,8 +96,9 @@ bool kstate_reader_open(struct kstate *ks, uint64_t inode, uint64_t version, uin
 
 	pthread_mutex_lock(&ks->lock);
 	struct kentry *e = find(ks, inode);
-	if (e && (e->draining || (e->pc_count && e->pc_version != version) ||
-		  (e->storing && e->store_version != version)))
+	if (e &&
+	    (e->draining || (e->pc_count && e->pc_version != version) ||
+	     (e->storing && e->store_version != version)))
 		goto out_unlock;
 	e = get(ks, inode);
 	if (!e)
@@ -113,8 +114,7 @@ out_unlock:
 	return cached;
 }
 
-bool kstate_reader_close(struct kstate *ks, uint64_t inode, uint64_t version,
-			 uint64_t cur_version)
+bool kstate_reader_close(struct kstate *ks, uint64_t inode, uint64_t version, uint64_t cur_version)
 {
 	bool drain = false;
 
@@ -131,8 +131,7 @@ bool kstate_reader_close(struct kstate *ks, uint64_t inode, uint64_t version,
 	return drain;
 }
 
-uint64_t kstate_report_size(struct kstate *ks, uint64_t inode, uint64_t version,
-			    uint64_t committed)
+uint64_t kstate_report_size(struct kstate *ks, uint64_t inode, uint64_t version, uint64_t committed)
 {
 	uint64_t size = committed;
 

@@ -55,8 +55,7 @@ bool kstate_reader_open(struct kstate *ks, uint64_t inode, uint64_t version, uin
  * the inode must be dropped (the last reader of a superseded version): the
  * caller does that, then calls kstate_drained().
  */
-bool kstate_reader_close(struct kstate *ks, uint64_t inode, uint64_t version,
-			 uint64_t cur_version);
+bool kstate_reader_close(struct kstate *ks, uint64_t inode, uint64_t version, uint64_t cur_version);
 
 /*
  * The size to report to the kernel for inode (getattr, setattr, lookup
@@ -65,7 +64,7 @@ bool kstate_reader_close(struct kstate *ks, uint64_t inode, uint64_t version,
  * so the kernel does not cut their reads short; otherwise committed.
  */
 uint64_t kstate_report_size(struct kstate *ks, uint64_t inode, uint64_t version,
-			    uint64_t committed);
+                            uint64_t committed);
 
 /*
  * A commit made version the file's content: may it be pushed into the

@@ -52,18 +52,18 @@ struct options {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pmxcfs [-f] [-l] [-d] [--mountpoint DIR] [--db FILE] [--nodename NAME]\n"
-		"\n"
-		"  -f, --foreground     stay in the foreground (log to stderr too)\n"
-		"  -l, --local          local mode: no cluster, always quorate\n"
-		"  -d, --debug          log debug messages\n"
-		"      --mountpoint DIR mount here (default " DEFAULT_MOUNTPOINT ")\n"
-		"      --db FILE        database file (default " DEFAULT_DB ")\n"
-		"      --nodename NAME  this node's name (default: the short host name)\n"
-		"      --spin-usec N    after a request, poll for the next one for N\n"
-		"                       microseconds before sleeping (default 50; 0: never)\n"
-		"  -h, --help           this text\n"
-		"  -V, --version        print the version\n");
+	        "usage: pmxcfs [-f] [-l] [-d] [--mountpoint DIR] [--db FILE] [--nodename NAME]\n"
+	        "\n"
+	        "  -f, --foreground     stay in the foreground (log to stderr too)\n"
+	        "  -l, --local          local mode: no cluster, always quorate\n"
+	        "  -d, --debug          log debug messages\n"
+	        "      --mountpoint DIR mount here (default " DEFAULT_MOUNTPOINT ")\n"
+	        "      --db FILE        database file (default " DEFAULT_DB ")\n"
+	        "      --nodename NAME  this node's name (default: the short host name)\n"
+	        "      --spin-usec N    after a request, poll for the next one for N\n"
+	        "                       microseconds before sleeping (default 50; 0: never)\n"
+	        "  -h, --help           this text\n"
+	        "  -V, --version        print the version\n");
 }
 
 static bool nodename_valid(const char *n)
@@ -73,8 +73,8 @@ static bool nodename_valid(const char *n)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char ch = n[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '-'))
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-'))
 			return false;
 	}
 	return true;
@@ -132,7 +132,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			errno = 0;
 			unsigned long v = strtoul(optarg, &end, 10);
 			if (errno || end == optarg || *end || v > 100000 || optarg[0] == '-') {
-				fprintf(stderr, "pmxcfs: invalid --spin-usec '%s' (0..100000)\n", optarg);
+				fprintf(stderr, "pmxcfs: invalid --spin-usec '%s' (0..100000)\n",
+				        optarg);
 				return -1;
 			}
 			o->spin_usec = (unsigned)v;
@@ -159,8 +160,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			*dot = '\0';
 	}
 	if (!nodename_valid(o->nodename)) {
-		fprintf(stderr, "pmxcfs: invalid node name '%s' (letters, digits and '-', at most 63)\n",
-			o->nodename);
+		fprintf(stderr,
+		        "pmxcfs: invalid node name '%s' (letters, digits and '-', at most 63)\n",
+		        o->nodename);
 		return -1;
 	}
 	return 0;
@@ -214,8 +216,10 @@ static int take_lock(const char *db)
 		if (n > 0)
 			pid[n] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
-		fprintf(stderr, "pmxcfs: database '%s' is in use by another pmxcfs (pid %s); refusing to start\n",
-			db, pid[0] ? pid : "unknown");
+		fprintf(stderr,
+		        "pmxcfs: database '%s' is in use by another pmxcfs (pid %s); refusing to "
+		        "start\n",
+		        db, pid[0] ? pid : "unknown");
 		close(fd);
 		return -1;
 	}
@@ -227,7 +231,8 @@ static void write_pid(int fd)
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
-		log_printf(LOG_WARNING, "cannot write the pid to the lock file: %s", strerror(errno));
+		log_printf(LOG_WARNING, "cannot write the pid to the lock file: %s",
+		           strerror(errno));
 }
 
 /* Create one directory of the layout if it is missing. */
@@ -295,12 +300,14 @@ static int prepare_mountpoint(const char *mp)
 		if (errno == ENOTCONN) {
 			log_printf(LOG_NOTICE, "removing stale mount at '%s'", mp);
 			if (umount2(mp, MNT_DETACH) != 0) {
-				log_printf(LOG_ERR, "cannot remove stale mount '%s': %s", mp, strerror(errno));
+				log_printf(LOG_ERR, "cannot remove stale mount '%s': %s", mp,
+				           strerror(errno));
 				return -errno;
 			}
 		} else if (errno == ENOENT) {
 			if ((err = mkdir_parents(mp, true, 0755))) {
-				log_printf(LOG_ERR, "cannot create mount point '%s': %s", mp, strerror(-err));
+				log_printf(LOG_ERR, "cannot create mount point '%s': %s", mp,
+				           strerror(-err));
 				return err;
 			}
 			return 0;
@@ -315,14 +322,15 @@ static int prepare_mountpoint(const char *mp)
 		char line[4096];
 		while (fgets(line, sizeof(line), f)) {
 			char dev[256], dir[PATH_MAX], type[64];
-			if (sscanf(line, "%255s %4095s %63s", dev, dir, type) != 3 || strcmp(dir, real) != 0 ||
-			    strcmp(type, "fuse.pmxcfs") != 0)
+			if (sscanf(line, "%255s %4095s %63s", dev, dir, type) != 3 ||
+			    strcmp(dir, real) != 0 || strcmp(type, "fuse.pmxcfs") != 0)
 				continue;
 			/* attributes may come from the kernel cache; a directory read needs the daemon */
 			DIR *d = opendir(mp);
 			if (d) {
 				closedir(d);
-				log_printf(LOG_ERR, "'%s' is already mounted by a running pmxcfs", mp);
+				log_printf(LOG_ERR, "'%s' is already mounted by a running pmxcfs",
+				           mp);
 				fclose(f);
 				return -EBUSY;
 			}
@@ -330,7 +338,8 @@ static int prepare_mountpoint(const char *mp)
 				continue;
 			log_printf(LOG_NOTICE, "removing stale mount at '%s'", mp);
 			if (umount2(mp, MNT_DETACH) != 0) {
-				log_printf(LOG_ERR, "cannot remove stale mount '%s': %s", mp, strerror(errno));
+				log_printf(LOG_ERR, "cannot remove stale mount '%s': %s", mp,
+				           strerror(errno));
 				fclose(f);
 				return -errno;
 			}
@@ -366,14 +375,16 @@ int main(int argc, char **argv)
 		log_printf(LOG_NOTICE, "cluster mode is not available yet: running in local mode");
 
 	if ((e = mkdir_parents(o.db, false, 0700))) {
-		fprintf(stderr, "pmxcfs: cannot create the directory of '%s': %s\n", o.db, strerror(-e));
+		fprintf(stderr, "pmxcfs: cannot create the directory of '%s': %s\n", o.db,
+		        strerror(-e));
 		goto out_log;
 	}
 	lockfd = take_lock(o.db);
 	if (lockfd < 0)
 		goto out_log;
 
-	if (database_open(o.db, &db, err, sizeof(err)) || database_load(db, &mdb, err, sizeof(err))) {
+	if (database_open(o.db, &db, err, sizeof(err)) ||
+	    database_load(db, &mdb, err, sizeof(err))) {
 		fprintf(stderr, "pmxcfs: %s\n", err);
 		log_printf(LOG_CRIT, "%s", err);
 		goto out_close_db;
@@ -405,12 +416,13 @@ int main(int argc, char **argv)
 	kinval_set_store_done(kinval, cfs_fuse_store_done, &ctx);
 
 	if (prepare_mountpoint(o.mountpoint)) {
-		fprintf(stderr, "pmxcfs: cannot use mount point '%s' (see the log)\n", o.mountpoint);
+		fprintf(stderr, "pmxcfs: cannot use mount point '%s' (see the log)\n",
+		        o.mountpoint);
 		goto out_free_kinval;
 	}
 	/* -d raises pmxcfs's log level; libfuse's request trace is not wanted */
-	char *fargv[] = { argv[0], "-o", "default_permissions,allow_other,fsname=pmxcfs,subtype=pmxcfs",
-			  NULL };
+	char *fargv[] = { argv[0], "-o",
+		          "default_permissions,allow_other,fsname=pmxcfs,subtype=pmxcfs", NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
 	se = fuse_session_new(&args, cfs_fuse_ops(), sizeof(*cfs_fuse_ops()), &ctx);
 	fuse_opt_free_args(&args);
@@ -439,11 +451,12 @@ int main(int argc, char **argv)
 	{
 		char msg[256];
 		snprintf(msg, sizeof(msg), "starting pmxcfs %s on %s (local mode)", PMXCFS_VERSION,
-			 o.mountpoint);
-		clusterlog_add(clog, o.nodename, "root@pam", "pmxcfs", LOG_INFO, ctx.starttime, msg);
+		         o.mountpoint);
+		clusterlog_add(clog, o.nodename, "root@pam", "pmxcfs", LOG_INFO, ctx.starttime,
+		               msg);
 	}
 	log_printf(LOG_NOTICE, "pmxcfs %s serving %s from %s as node '%s'", PMXCFS_VERSION,
-		   o.mountpoint, o.db, o.nodename);
+	           o.mountpoint, o.db, o.nodename);
 
 	struct reqloop_opts lo = {
 		.spin_usec = o.spin_usec,

@@ -31,7 +31,7 @@ struct memdb_node {
 	char *name; /* NUL terminated */
 	char *data;
 	uint32_t size;
-	uint64_t vmid;           /* != 0: registered guest config */
+	uint64_t vmid; /* != 0: registered guest config */
 	uint64_t kcache_version; /* version the kernel page cache may hold */
 	struct memdb_node *ino_next, *ent_next, *vm_next;
 	struct memdb_node *parent_node;
@@ -167,8 +167,7 @@ static struct memdb_node *find_ino(struct memdb *db, uint64_t inode)
 	return NULL;
 }
 
-static struct memdb_node *find_ent(struct memdb *db, uint64_t parent, const char *name,
-				   size_t len)
+static struct memdb_node *find_ent(struct memdb *db, uint64_t parent, const char *name, size_t len)
 {
 	struct memdb_node *n = db->by_ent.b[ent_hash(parent, name, len) & db->by_ent.mask];
 	for (; n; n = n->ent_next)
@@ -188,8 +187,8 @@ static struct memdb_node *find_vm(struct memdb *db, uint64_t vmid)
 
 /* ---- nodes ---- */
 
-static struct memdb_node *node_new(uint64_t inode, uint64_t parent, uint64_t version,
-				   int64_t mtime, uint8_t type, const char *name, size_t len)
+static struct memdb_node *node_new(uint64_t inode, uint64_t parent, uint64_t version, int64_t mtime,
+                                   uint8_t type, const char *name, size_t len)
 {
 	struct memdb_node *n = calloc(1, sizeof(*n));
 	if (!n)
@@ -279,8 +278,8 @@ static bool structural_position(const struct memdb_node *parent, const char *nam
 	    parent->parent_node->inode == MEMDB_ROOT_INODE)
 		return true;
 	return cfs_guest_dir_type(name, len) != CFS_GUEST_NONE && parent->parent_node &&
-	       node_named(parent->parent_node, "nodes") && parent->parent_node->parent_node &&
-	       parent->parent_node->parent_node->inode == MEMDB_ROOT_INODE;
+	    node_named(parent->parent_node, "nodes") && parent->parent_node->parent_node &&
+	    parent->parent_node->parent_node->inode == MEMDB_ROOT_INODE;
 }
 
 /*
@@ -344,8 +343,7 @@ static int64_t lock_age(int64_t now, int64_t mtime)
 static bool is_lock_parent(const struct memdb_node *p)
 {
 	return p && node_named(p, "lock") && p->parent_node && node_named(p->parent_node, "priv") &&
-	       p->parent_node->parent_node &&
-	       p->parent_node->parent_node->inode == MEMDB_ROOT_INODE;
+	    p->parent_node->parent_node && p->parent_node->parent_node->inode == MEMDB_ROOT_INODE;
 }
 
 static bool node_is_priv(const struct memdb_node *n)
@@ -417,13 +415,18 @@ struct memdb *memdb_new(void)
 	struct memdb *db = memdb_new_empty();
 	char err[128];
 	struct memdb_row root = {
-		.inode = MEMDB_ROOT_INODE, .parent = 0, .version = 1, .type = MEMDB_DIR,
-		.name = "", .name_len = 0,
+		.inode = MEMDB_ROOT_INODE,
+		.parent = 0,
+		.version = 1,
+		.type = MEMDB_DIR,
+		.name = "",
+		.name_len = 0,
 	};
 
 	if (!db)
 		return NULL;
-	if (memdb_load_row(db, &root, err, sizeof(err)) || memdb_load_finish(db, 1, err, sizeof(err))) {
+	if (memdb_load_row(db, &root, err, sizeof(err)) ||
+	    memdb_load_finish(db, 1, err, sizeof(err))) {
 		memdb_free(db);
 		return NULL;
 	}
@@ -456,11 +459,11 @@ void memdb_swap(struct memdb *a, struct memdb *b)
 	struct memdb_node *r;
 	uint64_t v;
 
-#define SWAP(x, y, tmp) \
-	do {            \
-		tmp = x;    \
-		x = y;      \
-		y = tmp;    \
+#define SWAP(x, y, tmp)                                                                            \
+	do {                                                                                       \
+		tmp = x;                                                                           \
+		x = y;                                                                             \
+		y = tmp;                                                                           \
 	} while (0)
 	SWAP(a->by_ino, b->by_ino, t);
 	SWAP(a->by_ent, b->by_ent, t);
@@ -494,7 +497,8 @@ int memdb_load_row(struct memdb *db, const struct memdb_row *row, char *errbuf, 
 	struct memdb_node *n;
 
 	if (row->type != MEMDB_DIR && row->type != MEMDB_REG) {
-		snprintf(errbuf, errlen, "inode %" PRIu64 ": unknown type %u", row->inode, row->type);
+		snprintf(errbuf, errlen, "inode %" PRIu64 ": unknown type %u", row->inode,
+		         row->type);
 		return -EINVAL;
 	}
 	if (row->inode == 0 || row->version == 0) {
@@ -510,8 +514,9 @@ int memdb_load_row(struct memdb *db, const struct memdb_row *row, char *errbuf, 
 		return -EINVAL;
 	}
 	if (row->size > MEMDB_MAX_FILE_SIZE) {
-		snprintf(errbuf, errlen, "inode %" PRIu64 ": file of %zu bytes exceeds the %d byte limit",
-			 row->inode, row->size, MEMDB_MAX_FILE_SIZE);
+		snprintf(errbuf, errlen,
+		         "inode %" PRIu64 ": file of %zu bytes exceeds the %d byte limit",
+		         row->inode, row->size, MEMDB_MAX_FILE_SIZE);
 		return -EINVAL;
 	}
 	if (row->inode == MEMDB_ROOT_INODE) {
@@ -523,7 +528,8 @@ int memdb_load_row(struct memdb *db, const struct memdb_row *row, char *errbuf, 
 		int err = cfs_name_check(row->name, row->name_len);
 		if (err) {
 			snprintf(errbuf, errlen, "inode %" PRIu64 ": invalid name (%s)", row->inode,
-				 err == -ENAMETOOLONG ? "too long" : "empty, '.', '..', '/' or NUL");
+			         err == -ENAMETOOLONG ? "too long"
+			                              : "empty, '.', '..', '/' or NUL");
 			return -EINVAL;
 		}
 	}
@@ -532,7 +538,7 @@ int memdb_load_row(struct memdb *db, const struct memdb_row *row, char *errbuf, 
 		return -EINVAL;
 	}
 	n = node_new(row->inode, row->parent, row->version, row->mtime, row->type, row->name,
-		     row->name_len);
+	             row->name_len);
 	if (!n) {
 		snprintf(errbuf, errlen, "out of memory");
 		return -ENOMEM;
@@ -591,16 +597,17 @@ int memdb_load_finish(struct memdb *db, uint64_t version, char *errbuf, size_t e
 			struct memdb_node *p = find_ino(db, n->parent);
 			if (!p || p->type != MEMDB_DIR) {
 				snprintf(errbuf, errlen,
-					 "inode %" PRIu64 " ('%s'): parent %" PRIu64 " %s", n->inode,
-					 n->name, n->parent, p ? "is not a directory" : "does not exist");
+				         "inode %" PRIu64 " ('%s'): parent %" PRIu64 " %s",
+				         n->inode, n->name, n->parent,
+				         p ? "is not a directory" : "does not exist");
 				return -EINVAL;
 			}
 			struct memdb_node *dup = find_ent(db, n->parent, n->name, n->name_len);
 			if (dup) {
 				snprintf(errbuf, errlen,
-					 "duplicate name '%s' in directory %" PRIu64
-					 " (inodes %" PRIu64 " and %" PRIu64 ")",
-					 n->name, n->parent, dup->inode, n->inode);
+				         "duplicate name '%s' in directory %" PRIu64
+				         " (inodes %" PRIu64 " and %" PRIu64 ")",
+				         n->name, n->parent, dup->inode, n->inode);
 				return -EINVAL;
 			}
 			htab_insert(&db->by_ent, n, BY_ENT);
@@ -612,8 +619,9 @@ int memdb_load_finish(struct memdb *db, uint64_t version, char *errbuf, size_t e
 		for (struct memdb_node *n = db->by_ino.b[i]; n; n = n->ino_next) {
 			uint64_t vmid;
 			if (check_reaches_root(n)) {
-				snprintf(errbuf, errlen, "inode %" PRIu64 " ('%s') is part of a cycle",
-					 n->inode, n->name);
+				snprintf(errbuf, errlen,
+				         "inode %" PRIu64 " ('%s') is part of a cycle", n->inode,
+				         n->name);
 				return -EINVAL;
 			}
 			if (n->type != MEMDB_REG || !guest_dir_type(n->parent_node))
@@ -624,9 +632,9 @@ int memdb_load_finish(struct memdb *db, uint64_t version, char *errbuf, size_t e
 			struct memdb_node *other = find_vm(db, vmid);
 			if (other) {
 				snprintf(errbuf, errlen,
-					 "guest id %" PRIu64 " has two configs (inodes %" PRIu64
-					 " and %" PRIu64 ")",
-					 vmid, other->inode, n->inode);
+				         "guest id %" PRIu64 " has two configs (inodes %" PRIu64
+				         " and %" PRIu64 ")",
+				         vmid, other->inode, n->inode);
 				return -EINVAL;
 			}
 			n->vmid = vmid;
@@ -635,19 +643,21 @@ int memdb_load_finish(struct memdb *db, uint64_t version, char *errbuf, size_t e
 	}
 	if (db->total_size > MEMDB_MAX_TOTAL_SIZE) {
 		snprintf(errbuf, errlen, "total size %" PRIu64 " exceeds the limit of %d bytes",
-			 db->total_size, MEMDB_MAX_TOTAL_SIZE);
+		         db->total_size, MEMDB_MAX_TOTAL_SIZE);
 		return -EINVAL;
 	}
 	if (version < maxv) {
 		snprintf(errbuf, errlen,
-			 "database version %" PRIu64 " is older than its newest entry (%" PRIu64 ")",
-			 version, maxv);
+		         "database version %" PRIu64 " is older than its newest entry (%" PRIu64
+		         ")",
+		         version, maxv);
 		return -EINVAL;
 	}
 	/* new inodes are numbered by version: a higher one would be handed out twice */
 	if (maxino && maxino->inode > version) {
-		snprintf(errbuf, errlen, "inode %" PRIu64 " ('%s') is above the database version %" PRIu64,
-			 maxino->inode, maxino->name, version);
+		snprintf(errbuf, errlen,
+		         "inode %" PRIu64 " ('%s') is above the database version %" PRIu64,
+		         maxino->inode, maxino->name, version);
 		return -EINVAL;
 	}
 	db->version = version;
@@ -736,7 +746,7 @@ static int lookup_parent(struct memdb *db, uint64_t inode, struct memdb_node **o
 }
 
 static int apply_create(struct memdb *db, const struct cfs_op *op, uint8_t type,
-			struct memdb_result *res, struct persist *p)
+                        struct memdb_result *res, struct persist *p)
 {
 	struct memdb_node *parent, *n;
 	uint64_t vmid = 0;
@@ -755,7 +765,7 @@ static int apply_create(struct memdb *db, const struct cfs_op *op, uint8_t type,
 		    lock_age(op->now, n->mtime) > MEMDB_LOCK_TIMEOUT) {
 			uint64_t v = ++db->version;
 			log_printf(LOG_NOTICE, "lock '%s' expired (age %" PRId64 " s), taken over",
-				   n->name, lock_age(op->now, n->mtime));
+			           n->name, lock_age(op->now, n->mtime));
 			n->mtime = op->now;
 			n->version = v;
 			persist_node(p, n);
@@ -838,7 +848,8 @@ static int apply_rename(struct memdb *db, const struct cfs_op *op, struct persis
 	uint64_t vmid = 0;
 	int err;
 
-	if ((err = lookup_parent(db, op->parent, &sp)) || (err = lookup_parent(db, op->newparent, &dp)))
+	if ((err = lookup_parent(db, op->parent, &sp)) ||
+	    (err = lookup_parent(db, op->newparent, &dp)))
 		return err;
 	if ((err = cfs_name_check(op->name, op->name_len)) ||
 	    (err = cfs_name_check(op->newname, op->newname_len)))
@@ -962,7 +973,7 @@ static int apply_mtime(struct memdb *db, const struct cfs_op *op, struct persist
 		if (lock_age(op->now, n->mtime) <= MEMDB_LOCK_TIMEOUT || n->nchildren)
 			return -EBUSY;
 		log_printf(LOG_NOTICE, "lock '%s' expired (age %" PRId64 " s), released", n->name,
-			   lock_age(op->now, n->mtime));
+		           lock_age(op->now, n->mtime));
 		uint64_t v = ++db->version;
 		remove_node(db, n, p);
 		touch_dir(parent, v, op->now, p);
@@ -977,7 +988,7 @@ static int apply_mtime(struct memdb *db, const struct cfs_op *op, struct persist
 }
 
 int memdb_apply(struct memdb *db, const struct cfs_op *op, struct memdb_result *res,
-		const struct memdb_store *store)
+                const struct memdb_store *store)
 {
 	if (db->poisoned)
 		return -EIO;
@@ -1014,7 +1025,7 @@ int memdb_apply(struct memdb *db, const struct cfs_op *op, struct memdb_result *
 	res->version = db->version;
 	if (p.err) {
 		log_printf(LOG_ERR, "persisting %s failed: %s", cfs_op_type_name(op->type),
-			   strerror(-p.err));
+		           strerror(-p.err));
 		return -EIO;
 	}
 	return 0;
@@ -1132,7 +1143,7 @@ int memdb_resolve(struct memdb *db, const char *path, struct memdb_stat *st)
 }
 
 int memdb_read(struct memdb *db, uint64_t inode, uint64_t off, size_t size, void *buf,
-	       size_t *nread)
+               size_t *nread)
 {
 	int err = 0;
 
@@ -1159,7 +1170,7 @@ int memdb_read(struct memdb *db, uint64_t inode, uint64_t off, size_t size, void
 }
 
 int memdb_read_removed(struct memdb *db, uint64_t inode, char **data, size_t *len,
-		       struct memdb_stat *st)
+                       struct memdb_stat *st)
 {
 	int err = -ENOENT;
 
@@ -1193,7 +1204,7 @@ int memdb_read_removed(struct memdb *db, uint64_t inode, char **data, size_t *le
 }
 
 int memdb_read_all(struct memdb *db, uint64_t inode, char **data, size_t *len,
-		   struct memdb_stat *st)
+                   struct memdb_stat *st)
 {
 	int err = 0;
 

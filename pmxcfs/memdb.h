@@ -89,7 +89,7 @@ struct memdb_store {
 /* The verdict of one op: err is 0 or -errno, the same on every node. */
 struct memdb_result {
 	int err;
-	uint64_t inode;   /* create/mkdir: the new (or taken over) inode */
+	uint64_t inode; /* create/mkdir: the new (or taken over) inode */
 	uint64_t version; /* the global version after the op */
 };
 
@@ -101,7 +101,7 @@ struct memdb_dirent {
 
 /* Called for each registered guest by memdb_vmlist(). */
 typedef void (*memdb_vm_cb)(void *ctx, uint64_t vmid, const char *node, int guest_type,
-			    uint64_t version);
+                            uint64_t version);
 
 struct memdb;
 
@@ -138,7 +138,7 @@ void memdb_unlock(struct memdb *db);
  * undefined until the caller reloads it).  store may be NULL (memory only).
  */
 int memdb_apply(struct memdb *db, const struct cfs_op *op, struct memdb_result *res,
-		const struct memdb_store *store);
+                const struct memdb_store *store);
 
 /* Iterate every node (load/repair/dump); caller holds a lock. */
 typedef int (*memdb_row_cb)(void *ctx, const struct memdb_row *row);
@@ -159,7 +159,7 @@ int memdb_resolve(struct memdb *db, const char *path, struct memdb_stat *st);
  * count.  -ENOENT, -EISDIR.
  */
 int memdb_read(struct memdb *db, uint64_t inode, uint64_t off, size_t size, void *buf,
-	       size_t *nread);
+               size_t *nread);
 
 /* How many removed files memdb_read_removed() can still find. */
 #define MEMDB_GRAVE_SLOTS 16
@@ -172,11 +172,11 @@ int memdb_read(struct memdb *db, uint64_t inode, uint64_t off, size_t size, void
  * such an open file).  -ENOENT when it is no longer kept.
  */
 int memdb_read_removed(struct memdb *db, uint64_t inode, char **data, size_t *len,
-		       struct memdb_stat *st);
+                       struct memdb_stat *st);
 
 /* A malloc'd copy of a whole file (*data may be NULL when *len is 0). */
 int memdb_read_all(struct memdb *db, uint64_t inode, char **data, size_t *len,
-		   struct memdb_stat *st);
+                   struct memdb_stat *st);
 
 /* A snapshot of a directory; free with memdb_dirents_free(). */
 int memdb_readdir(struct memdb *db, uint64_t inode, struct memdb_dirent **ents, size_t *n);

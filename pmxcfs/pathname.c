@@ -81,20 +81,20 @@ bool cfs_temp_name(const char *name, size_t len)
 {
 	if (len == 0)
 		return false;
-	if (name[0] == '.')                       /* vim swap, emacs lock, rsync temp */
+	if (name[0] == '.') /* vim swap, emacs lock, rsync temp */
 		return true;
-	if (name[len - 1] == '~')                 /* backup copies */
+	if (name[len - 1] == '~') /* backup copies */
 		return true;
 	if (len >= 2 && name[0] == '#' && name[len - 1] == '#') /* emacs auto-save */
 		return true;
-	if (all_digits(name, len))                /* vim's "4913" write probe */
+	if (all_digits(name, len)) /* vim's "4913" write probe */
 		return true;
 	if (len == 9 && memcmp(name, "sed", 3) == 0) /* sed -i: "sed" + 6 random chars */
 		return true;
-	if (contains(name, len, ".tmp"))         /* 100.conf.tmp.<pid>, foo.tmp */
+	if (contains(name, len, ".tmp")) /* 100.conf.tmp.<pid>, foo.tmp */
 		return true;
 	return ends_with(name, len, ".new") || ends_with(name, len, ".bak") ||
-	       ends_with(name, len, ".old");
+	    ends_with(name, len, ".old");
 }
 
 int cfs_guest_name_check(const char *name, size_t len, uint64_t *vmid)
@@ -114,7 +114,8 @@ int cfs_guest_name_check(const char *name, size_t len, uint64_t *vmid)
 bool cfs_root_reserved_name(const char *name, size_t len)
 {
 	static const char *const reserved[] = {
-		".version", ".members", ".vmlist", ".clusterlog", "local", "lxc", "qemu-server", "openvz",
+		".version", ".members", ".vmlist",     ".clusterlog",
+		"local",    "lxc",      "qemu-server", "openvz",
 	};
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
 		if (name_is(name, len, reserved[i]))

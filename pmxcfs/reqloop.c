@@ -41,7 +41,7 @@
 
 struct reqloop {
 	struct fuse_session *se;
-	int fd;     /* the session's device */
+	int fd; /* the session's device */
 	int stopfd; /* eventfd: the session has exited */
 	unsigned spin_usec;
 	unsigned max_threads;
@@ -90,7 +90,8 @@ static void grow(struct reqloop *l)
 			l->nthreads++;
 			atomic_fetch_add(&l->idle, 1);
 		} else {
-			log_printf(LOG_WARNING, "cannot start another FUSE worker: %s", strerror(err));
+			log_printf(LOG_WARNING, "cannot start another FUSE worker: %s",
+			           strerror(err));
 		}
 	}
 	pthread_mutex_unlock(&l->lock);

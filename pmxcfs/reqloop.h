@@ -31,7 +31,7 @@
 struct fuse_session;
 
 struct reqloop_opts {
-	unsigned spin_usec;   /* busy-poll after a request; 0: never spin */
+	unsigned spin_usec; /* busy-poll after a request; 0: never spin */
 	unsigned min_threads; /* started at once (>= 1) */
 	unsigned max_threads; /* upper bound of the pool */
 };

@@ -16,7 +16,10 @@ struct sbuf {
 	bool oom;
 };
 
-#define SBUF_INIT { NULL, 0, 0, false }
+#define SBUF_INIT                                                                                  \
+	{                                                                                          \
+		NULL, 0, 0, false                                                                  \
+	}
 
 void sbuf_addf(struct sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sbuf_add(struct sbuf *sb, const char *s, size_t len);

@@ -22,10 +22,11 @@ static const struct virt_entry entries[VIRT_COUNT] = {
 
 /* Files whose change counters .version reports, as the reference does. */
 static const char *const versioned_files[] = {
-	"corosync.conf", "storage.cfg", "user.cfg", "domains.cfg", "datacenter.cfg",
-	"vzdump.cron", "replication.cfg", "ceph.conf", "priv/shadow.cfg", "priv/tfa.cfg",
-	"ha/crm_commands", "ha/manager_status", "ha/resources.cfg", "ha/groups.cfg",
-	"ha/fence.cfg", "status.cfg", "firewall/cluster.fw",
+	"corosync.conf",       "storage.cfg",   "user.cfg",        "domains.cfg",
+	"datacenter.cfg",      "vzdump.cron",   "replication.cfg", "ceph.conf",
+	"priv/shadow.cfg",     "priv/tfa.cfg",  "ha/crm_commands", "ha/manager_status",
+	"ha/resources.cfg",    "ha/groups.cfg", "ha/fence.cfg",    "status.cfg",
+	"firewall/cluster.fw",
 };
 
 const struct virt_entry *virtual_by_name(const char *name)
@@ -59,18 +60,19 @@ static void vmlist_one(void *arg, uint64_t vmid, const char *node, int guest_typ
 	sbuf_addf(c->sb, "%s\n\"%llu\": { \"node\": ", c->n++ ? "," : "", (unsigned long long)vmid);
 	sbuf_add_json(c->sb, node);
 	sbuf_addf(c->sb, ", \"type\": \"%s\", \"version\": %llu }",
-		  guest_type == CFS_GUEST_LXC ? "lxc" : "qemu", (unsigned long long)version);
+	          guest_type == CFS_GUEST_LXC ? "lxc" : "qemu", (unsigned long long)version);
 }
 
 static void render_version(const struct virtual_ctx *ctx, struct sbuf *sb)
 {
 	uint64_t v = memdb_version(ctx->mdb);
 
-	sbuf_addf(sb, "{\n\"starttime\": %lld,\n\"clinfo\": 1,\n\"vmlist\": %llu", (long long)ctx->starttime,
-		  (unsigned long long)v);
+	sbuf_addf(sb, "{\n\"starttime\": %lld,\n\"clinfo\": 1,\n\"vmlist\": %llu",
+	          (long long)ctx->starttime, (unsigned long long)v);
 	for (size_t i = 0; i < sizeof(versioned_files) / sizeof(versioned_files[0]); i++) {
 		struct memdb_stat st;
-		uint64_t fv = memdb_resolve(ctx->mdb, versioned_files[i], &st) == 0 ? st.version : 0;
+		uint64_t fv =
+		    memdb_resolve(ctx->mdb, versioned_files[i], &st) == 0 ? st.version : 0;
 		sbuf_addf(sb, ",\n\"%s\": %llu", versioned_files[i], (unsigned long long)fv);
 	}
 	sbuf_addf(sb, "\n}\n");
@@ -91,7 +93,7 @@ static void render_members(const struct virtual_ctx *ctx, struct sbuf *sb)
 }
 
 int virtual_render(const struct virtual_ctx *ctx, const struct virt_entry *e, char **out,
-		   size_t *len)
+                   size_t *len)
 {
 	struct sbuf sb = SBUF_INIT;
 
@@ -105,7 +107,7 @@ int virtual_render(const struct virtual_ctx *ctx, const struct virt_entry *e, ch
 	case VIRT_VMLIST: {
 		struct vmlist_ctx c = { &sb, 0 };
 		sbuf_addf(&sb, "{\n\"version\": %llu,\n\"ids\": {",
-			  (unsigned long long)memdb_version(ctx->mdb));
+		          (unsigned long long)memdb_version(ctx->mdb));
 		memdb_vmlist(ctx->mdb, vmlist_one, &c);
 		sbuf_addf(&sb, "}\n\n}\n");
 		break;

@@ -55,6 +55,6 @@ const struct virt_entry *virtual_at(size_t i); /* i < VIRT_COUNT */
  * (*out, *len; NUL terminated).  0 or -ENOMEM.
  */
 int virtual_render(const struct virtual_ctx *ctx, const struct virt_entry *e, char **out,
-		   size_t *len);
+                   size_t *len);
 
 #endif

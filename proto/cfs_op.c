@@ -51,9 +51,8 @@ static uint64_t get_u64(const uint8_t *p)
 const char *cfs_op_type_name(unsigned type)
 {
 	static const char *const names[] = {
-		[CFS_OP_CREATE] = "create", [CFS_OP_MKDIR] = "mkdir",
-		[CFS_OP_UNLINK] = "unlink", [CFS_OP_RMDIR] = "rmdir",
-		[CFS_OP_RENAME] = "rename", [CFS_OP_PUT] = "put",
+		[CFS_OP_CREATE] = "create", [CFS_OP_MKDIR] = "mkdir",   [CFS_OP_UNLINK] = "unlink",
+		[CFS_OP_RMDIR] = "rmdir",   [CFS_OP_RENAME] = "rename", [CFS_OP_PUT] = "put",
 		[CFS_OP_MTIME] = "mtime",
 	};
 	if (type == 0 || type > CFS_OP_TYPE_MAX)
@@ -70,8 +69,8 @@ static uint32_t op_crc(const uint8_t *p, size_t len)
 
 size_t cfs_op_encoded_size(const struct cfs_op *op)
 {
-	return CFS_OP_HEADER_SIZE + CFS_OP_BODY_FIXED + (size_t)op->name_len +
-	       op->newname_len + op->data_len;
+	return CFS_OP_HEADER_SIZE + CFS_OP_BODY_FIXED + (size_t)op->name_len + op->newname_len +
+	    op->data_len;
 }
 
 long cfs_op_encode(const struct cfs_op *op, void *buf, size_t buflen)
@@ -153,8 +152,8 @@ int cfs_op_decode(const void *buf, size_t len, struct cfs_op *op)
 	op->name_len = get_u32(b + 44);
 	op->newname_len = get_u32(b + 48);
 	op->data_len = get_u32(b + 52);
-	need = (uint64_t)CFS_OP_HEADER_SIZE + CFS_OP_BODY_FIXED + op->name_len +
-	       op->newname_len + op->data_len;
+	need = (uint64_t)CFS_OP_HEADER_SIZE + CFS_OP_BODY_FIXED + op->name_len + op->newname_len +
+	    op->data_len;
 	if (need != len)
 		return -EBADMSG;
 	b += CFS_OP_BODY_FIXED;

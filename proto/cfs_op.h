@@ -32,12 +32,12 @@
 
 enum cfs_op_type {
 	CFS_OP_CREATE = 1, /* parent, name: new empty file (O_EXCL decided here) */
-	CFS_OP_MKDIR = 2,  /* parent, name: new directory (or expired lock takeover) */
+	CFS_OP_MKDIR = 2, /* parent, name: new directory (or expired lock takeover) */
 	CFS_OP_UNLINK = 3, /* parent, name: remove a file */
-	CFS_OP_RMDIR = 4,  /* parent, name: remove an empty directory */
+	CFS_OP_RMDIR = 4, /* parent, name: remove an empty directory */
 	CFS_OP_RENAME = 5, /* parent, name -> newparent, newname; flags: RENAME_NOREPLACE */
-	CFS_OP_PUT = 6,    /* inode: replace the whole content with data */
-	CFS_OP_MTIME = 7,  /* inode: set mtime (mtime 0 on a lock = expiry request) */
+	CFS_OP_PUT = 6, /* inode: replace the whole content with data */
+	CFS_OP_MTIME = 7, /* inode: set mtime (mtime 0 on a lock = expiry request) */
 	CFS_OP_TYPE_MAX = 7,
 };
 
@@ -53,7 +53,7 @@ struct cfs_op {
 	uint64_t inode;
 	uint64_t parent;
 	uint64_t newparent;
-	int64_t now;   /* the proposer's clock, seconds: the only time source of apply */
+	int64_t now; /* the proposer's clock, seconds: the only time source of apply */
 	int64_t mtime; /* MTIME: the requested modification time */
 	const char *name;
 	uint32_t name_len;

@@ -663,20 +663,21 @@ static int set_affinity(const char *list)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: fuse_floor [-s | -p USEC [-T N] | [-C] [-i IDLE]] [-a CPUS] [-t SECS] [-n]\n"
-	        "                  MOUNTPOINT\n"
-	        "  (default)  multi-threaded loop, clone_fd, 8 idle threads (as pmxcfs)\n"
-	        "  -s         single-threaded fuse_session_loop\n"
-	        "  -i IDLE    multi-threaded loop with IDLE idle threads\n"
-	        "  -C         multi-threaded loop without clone_fd\n"
-	        "  -p USEC    own loop on a non-blocking fd: spin up to USEC us for the next\n"
-	        "             request before sleeping in ppoll (0: never spin)\n"
-	        "  -T N       -p with N threads on the one fd (default 1)\n"
-	        "  -a CPUS    pin the daemon (all its threads) to CPUS, e.g. 1 or 0,1\n"
-	        "  -t SECS    entry/attr timeout (default 1)\n"
-	        "  -n         zero-message opens: ENOSYS to OPEN and FLUSH (no atomic_o_trunc)\n"
-	        "SIGTERM/SIGINT unmount and exit; CPU time used is printed at exit.\n");
+	fprintf(
+	    out,
+	    "usage: fuse_floor [-s | -p USEC [-T N] | [-C] [-i IDLE]] [-a CPUS] [-t SECS] [-n]\n"
+	    "                  MOUNTPOINT\n"
+	    "  (default)  multi-threaded loop, clone_fd, 8 idle threads (as pmxcfs)\n"
+	    "  -s         single-threaded fuse_session_loop\n"
+	    "  -i IDLE    multi-threaded loop with IDLE idle threads\n"
+	    "  -C         multi-threaded loop without clone_fd\n"
+	    "  -p USEC    own loop on a non-blocking fd: spin up to USEC us for the next\n"
+	    "             request before sleeping in ppoll (0: never spin)\n"
+	    "  -T N       -p with N threads on the one fd (default 1)\n"
+	    "  -a CPUS    pin the daemon (all its threads) to CPUS, e.g. 1 or 0,1\n"
+	    "  -t SECS    entry/attr timeout (default 1)\n"
+	    "  -n         zero-message opens: ENOSYS to OPEN and FLUSH (no atomic_o_trunc)\n"
+	    "SIGTERM/SIGINT unmount and exit; CPU time used is printed at exit.\n");
 }
 
 int main(int argc, char **argv)

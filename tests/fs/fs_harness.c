@@ -180,7 +180,8 @@ static void *watchdog_main(void *arg)
 		deadline.tv_sec += atoi(env) - WATCHDOG_SECONDS;
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) != 0)
 		;
-	fprintf(stderr, "fs_harness: watchdog: test still running after its deadline; cleaning up\n");
+	fprintf(stderr,
+	        "fs_harness: watchdog: test still running after its deadline; cleaning up\n");
 	emergency_cleanup();
 	_exit(124);
 	return NULL;
@@ -188,7 +189,8 @@ static void *watchdog_main(void *arg)
 
 static void install_handlers(void)
 {
-	static const int sigs[] = { SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTERM, SIGINT, SIGHUP };
+	static const int sigs[] = { SIGABRT, SIGSEGV, SIGBUS, SIGFPE,
+		                    SIGILL,  SIGTERM, SIGINT, SIGHUP };
 	struct sigaction sa;
 	pthread_t th;
 
@@ -457,7 +459,8 @@ static void wait_mounted(struct fs_inst *fs)
 			fs->pid = 0;
 			umount2(fs->mnt, MNT_DETACH);
 			fs_dump_log(fs->log);
-			TEST_FAIL("pmxcfs did not mount %s within %d ms", fs->mnt, FS_START_TIMEOUT_MS);
+			TEST_FAIL("pmxcfs did not mount %s within %d ms", fs->mnt,
+			          FS_START_TIMEOUT_MS);
 		}
 		fs_poll_pause();
 	}
@@ -465,8 +468,8 @@ static void wait_mounted(struct fs_inst *fs)
 
 void fs_start_again(struct fs_inst *fs)
 {
-	const char *args[] = { "--mountpoint", fs->mnt, "--db", fs->db, "--nodename", FS_NODENAME,
-			       NULL };
+	const char *args[] = { "--mountpoint", fs->mnt,     "--db", fs->db,
+		               "--nodename",   FS_NODENAME, NULL };
 
 	if (fs->pid)
 		TEST_FAIL("fs_start_again: pmxcfs still running");

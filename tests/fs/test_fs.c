@@ -62,8 +62,9 @@ static void expect_content(const char *rel, const void *data, size_t len)
 		size_t i = 0;
 		while (i < len && i < (size_t)n && got[i] == ((const char *)data)[i])
 			i++;
-		TEST_FAIL("%s: content differs: got %zd bytes, expected %zu, first difference at %zu",
-			  rel, n, len, i);
+		TEST_FAIL(
+		    "%s: content differs: got %zd bytes, expected %zu, first difference at %zu",
+		    rel, n, len, i);
 	}
 	free(got);
 }
@@ -113,7 +114,7 @@ static void expect_mode(const char *rel, mode_t type, mode_t perm)
 		TEST_FAIL("lstat %s: %s", rel, strerror(errno));
 	if ((st.st_mode & S_IFMT) != type || (st.st_mode & 07777) != perm)
 		TEST_FAIL("%s: mode 0%o, expected type 0%o perm 0%o", rel, (unsigned)st.st_mode,
-			  (unsigned)type, (unsigned)perm);
+		          (unsigned)type, (unsigned)perm);
 	ASSERT_EQ(st.st_uid, 0);
 	ASSERT_EQ(st.st_gid, www_gid());
 }
@@ -263,9 +264,9 @@ static void t_layout(void)
 	expect_mode("priv/sub", S_IFDIR, 0700);
 
 	/* the root lists the virtual entries next to the stored ones */
-	const char *names[] = { ".version", ".members", ".vmlist", ".clusterlog", "local",
-				"lxc",      "qemu-server", "openvz", "nodes", "priv",
-				"datacenter.cfg", "firewall" };
+	const char *names[] = { ".version", ".members", ".vmlist",        ".clusterlog",
+		                "local",    "lxc",      "qemu-server",    "openvz",
+		                "nodes",    "priv",     "datacenter.cfg", "firewall" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!dir_has("", names[i], NULL))
 			TEST_FAIL("root directory does not list %s", names[i]);
@@ -684,8 +685,10 @@ static void reader_snapshot(size_t oldlen, size_t newlen)
 	/* right after the commit */
 	size_t n = pread_all(r, buf, oldlen + newlen + 16);
 	if (n != oldlen || memcmp(buf, oldc, oldlen) != 0)
-		TEST_FAIL("early reader after the commit: got %zu bytes starting '%c', expected the "
-			  "old %zu bytes of 'o'", n, n ? buf[0] : '-', oldlen);
+		TEST_FAIL(
+		    "early reader after the commit: got %zu bytes starting '%c', expected the "
+		    "old %zu bytes of 'o'",
+		    n, n ? buf[0] : '-', oldlen);
 	/* and after a new reader has read the new version */
 	expect_content("f", newc, newlen);
 	n = pread_all(r, buf, oldlen + newlen + 16);
@@ -694,8 +697,8 @@ static void reader_snapshot(size_t oldlen, size_t newlen)
 		while (k < n && buf[k] == 'o')
 			k++;
 		TEST_FAIL("early reader after a new reader read the new version: got %zu bytes "
-			  "('o' x %zu, then '%c'), expected the old %zu bytes of 'o'", n, k,
-			  k < n ? buf[k] : '-', oldlen);
+		          "('o' x %zu, then '%c'), expected the old %zu bytes of 'o'",
+		          n, k, k < n ? buf[k] : '-', oldlen);
 	}
 	ASSERT_OK(close(r));
 	/* a reader opened now gets the new version */
@@ -829,7 +832,8 @@ static void *rename_reader_main(void *arg)
 		for (;;) {
 			ssize_t k = read(fd, buf + n, sizeof(buf) - n);
 			if (k < 0) {
-				snprintf(r->err, sizeof(r->err), "read failed: %s", strerror(errno));
+				snprintf(r->err, sizeof(r->err), "read failed: %s",
+				         strerror(errno));
 				close(fd);
 				return NULL;
 			}
@@ -841,8 +845,8 @@ static void *rename_reader_main(void *arg)
 		size_t len;
 		if (n >= sizeof(buf) || sscanf(buf, "gen %u len %zu", &g, &len) != 2 || len != n ||
 		    gen_content(g, want, sizeof(want)) != n || memcmp(buf, want, n) != 0) {
-			snprintf(r->err, sizeof(r->err), "torn or foreign content: %zu bytes: %.40s", n,
-				 buf);
+			snprintf(r->err, sizeof(r->err),
+			         "torn or foreign content: %zu bytes: %.40s", n, buf);
 			return NULL;
 		}
 		r->reads++;
@@ -1057,7 +1061,7 @@ static void t_guest_migrate(void)
 static void t_guest_names(void)
 {
 	const char *temps[] = { ".100.conf.swp", "100.conf~", "100.conf.tmp.1234", "sedAbC123",
-				"4913" };
+		                "4913" };
 	char rel[128], node[64], type[64];
 	struct stat st;
 
@@ -1126,7 +1130,7 @@ static void t_file_size_limit(void)
 	}
 	if (err != EFBIG)
 		TEST_FAIL("writing 1 MiB + 1: %zu bytes accepted, then %s", off,
-			  err ? strerror(err) : "no error");
+		          err ? strerror(err) : "no error");
 	ASSERT_LE(off, MIB);
 	/* the handle stays failed */
 	ASSERT_ERRNO(write(fd, "x", 1), EFBIG);
@@ -1211,7 +1215,8 @@ static void t_enospc(void)
 		}
 	}
 	if (err != ENOSPC)
-		TEST_FAIL("filling: %d files of 1 MiB, then %s", i, err ? strerror(err) : "no error");
+		TEST_FAIL("filling: %d files of 1 MiB, then %s", i,
+		          err ? strerror(err) : "no error");
 	ASSERT_GE(i, 120);
 	ASSERT_LE(i, 128);
 	ASSERT_EQ(size_of(rel), 0); /* the failed one stays empty */
@@ -1288,15 +1293,20 @@ static void expect_virtual_file(const char *rel, const char *const *keys)
 
 static void t_virtual_files(void)
 {
-	const char *version_keys[] = { "\"starttime\":", "\"vmlist\":", "\"clinfo\":",
-				       "\"corosync.conf\":", "\"storage.cfg\":", NULL };
-	const char *members_keys[] = { "\"nodename\": \"" FS_NODENAME "\"", "\"version\":",
-				       "\"cluster\":", "\"nodelist\":", "\"quorate\": 1",
-				       "\"" FS_NODENAME "\":", "\"online\": 1", NULL };
+	const char *version_keys[] = { "\"starttime\":",     "\"vmlist\":",      "\"clinfo\":",
+		                       "\"corosync.conf\":", "\"storage.cfg\":", NULL };
+	const char *members_keys[] = { "\"nodename\": \"" FS_NODENAME "\"",
+		                       "\"version\":",
+		                       "\"cluster\":",
+		                       "\"nodelist\":",
+		                       "\"quorate\": 1",
+		                       "\"" FS_NODENAME "\":",
+		                       "\"online\": 1",
+		                       NULL };
 	const char *vmlist_keys[] = { "\"version\":", "\"ids\":", NULL };
 	const char *clog_keys[] = { "\"data\":", NULL };
 	const char *vmlist_100[] = { "\"100\":", "\"node\": \"" FS_NODENAME "\"",
-				     "\"type\": \"lxc\"", NULL };
+		                     "\"type\": \"lxc\"", NULL };
 
 	fs_start(&fs);
 	expect_virtual_file(".version", version_keys);
@@ -1373,7 +1383,8 @@ static void t_locks(void)
 	ASSERT_OK(mkdir(P("priv/lock/withfile"), 0755));
 	put_str("priv/lock/withfile/owner", "me");
 	set_mtime("priv/lock/withfile", 0, time(NULL) - 200);
-	ASSERT_ERRNO(utimes(P("priv/lock/withfile"), (struct timeval[2]){ { 0, 0 }, { 0, 0 } }), EBUSY);
+	ASSERT_ERRNO(utimes(P("priv/lock/withfile"), (struct timeval[2]){ { 0, 0 }, { 0, 0 } }),
+	             EBUSY);
 	expect_str("priv/lock/withfile/owner", "me");
 	/* utime(0, 0) on a directory that is not a lock just sets the time */
 	ASSERT_OK(mkdir(P("notalock"), 0755));
@@ -1408,7 +1419,8 @@ static void t_lock_takeover(void)
 	/* 100 s old is not expired: the expiry request is refused, the lock stays */
 	ASSERT_OK(mkdir(P("priv/lock/young"), 0755));
 	set_mtime("priv/lock/young", now - 100, now - 100);
-	ASSERT_ERRNO(utimes(P("priv/lock/young"), (struct timeval[2]){ { 0, 0 }, { 0, 0 } }), EBUSY);
+	ASSERT_ERRNO(utimes(P("priv/lock/young"), (struct timeval[2]){ { 0, 0 }, { 0, 0 } }),
+	             EBUSY);
 	ASSERT_ERRNO(mkdir(P("priv/lock/young"), 0755), EEXIST);
 	ASSERT_OK(stat(P("priv/lock/young"), &st));
 	ASSERT_EQ(st.st_mtime, now - 100);
@@ -1521,8 +1533,8 @@ static void *cw_reader(void *p)
 			while (k < n && buf[k] == buf[0])
 				k++;
 			snprintf(a->err, sizeof(a->err),
-				 "read %zu bytes: '%c' x %zu then '%c' (a mix or a partial file)", n,
-				 n ? buf[0] : '-', k, k < n ? buf[k] : '-');
+			         "read %zu bytes: '%c' x %zu then '%c' (a mix or a partial file)",
+			         n, n ? buf[0] : '-', k, k < n ? buf[k] : '-');
 			return NULL;
 		}
 		a->reads++;
@@ -1712,7 +1724,8 @@ static void t_kill9_storm(void)
 		if (fs_wait_pid(child, 0, &status) == 0)
 			TEST_FAIL("storm child ended early (status 0x%x)", status);
 		if (fs_now_ms() > deadline)
-			TEST_FAIL("storm: only %zu writes acknowledged in 60 s", count_lines(logpath));
+			TEST_FAIL("storm: only %zu writes acknowledged in 60 s",
+			          count_lines(logpath));
 		fs_poll_pause();
 	}
 	fs_kill9(&fs);
@@ -1757,7 +1770,7 @@ static void t_kill9_storm(void)
 			ok = true; /* created, content not yet committed */
 		if (!ok)
 			TEST_FAIL("%s: acknowledged round %d lost: %zd bytes, starts '%.30s'", rel,
-				  last[i], n, got);
+			          last[i], n, got);
 		free(got);
 	}
 	fprintf(stderr, "kill9_storm: %zu acknowledged writes checked\n", acked);
@@ -1813,7 +1826,9 @@ static void t_two_instances(void)
 	snprintf(log2, sizeof(log2), "%s/second.log", fs.dir);
 	ASSERT_OK(mkdir(mnt2, 0755));
 	fs_track_mount(mnt2);
-	const char *args[] = { "--mountpoint", mnt2, "--db", fs.db, "--nodename", FS_NODENAME, NULL };
+	const char *args[] = {
+		"--mountpoint", mnt2, "--db", fs.db, "--nodename", FS_NODENAME, NULL
+	};
 	pid_t second = fs_spawn(log2, args);
 	if (fs_wait_pid(second, 10000, &status) != 0) {
 		kill(second, SIGKILL);
@@ -1848,7 +1863,9 @@ static void t_two_instances_same_mount(void)
 	put_str("first", "1");
 	snprintf(db2, sizeof(db2), "%s/db2/config.db", fs.dir);
 	snprintf(log2, sizeof(log2), "%s/second.log", fs.dir);
-	const char *args[] = { "--mountpoint", fs.mnt, "--db", db2, "--nodename", FS_NODENAME, NULL };
+	const char *args[] = {
+		"--mountpoint", fs.mnt, "--db", db2, "--nodename", FS_NODENAME, NULL
+	};
 	pid_t second = fs_spawn(log2, args);
 	if (fs_wait_pid(second, 10000, &status) != 0) {
 		kill(second, SIGKILL);
@@ -1887,7 +1904,7 @@ static void corrupt_and_check(void (*damage)(char *data, size_t len), const char
 	snprintf(wal, sizeof(wal), "%s-wal", fs.db);
 	if (stat(wal, &st) == 0 && st.st_size > 0)
 		fprintf(stderr, "note: %s is %lld bytes after a clean stop\n", wal,
-			(long long)st.st_size);
+		        (long long)st.st_size);
 	ssize_t n = fs_read_file(fs.db, &before);
 	ASSERT_GT(n, 8192);
 	damage(before, (size_t)n);
@@ -1897,7 +1914,8 @@ static void corrupt_and_check(void (*damage)(char *data, size_t len), const char
 	ASSERT_OK(fsync(fd));
 	ASSERT_OK(close(fd));
 
-	const char *args[] = { "--mountpoint", fs.mnt, "--db", fs.db, "--nodename", FS_NODENAME, NULL };
+	const char *args[] = { "--mountpoint", fs.mnt,      "--db", fs.db,
+		               "--nodename",   FS_NODENAME, NULL };
 	pid_t pid = fs_spawn(fs.log, args);
 	if (fs_wait_pid(pid, 10000, &status) != 0) {
 		kill(pid, SIGKILL);
@@ -1913,8 +1931,9 @@ static void corrupt_and_check(void (*damage)(char *data, size_t len), const char
 	ASSERT(!fs_is_mounted(fs.mnt));
 	char *out;
 	ASSERT_GE(fs_read_file(fs.log, &out), 0);
-	if (!strstr(out, fs.db) || (!strstr(out, "corrupt") && !strstr(out, "malformed") &&
-				    !strstr(out, "not a") && !strstr(out, "refusing")))
+	if (!strstr(out, fs.db) ||
+	    (!strstr(out, "corrupt") && !strstr(out, "malformed") && !strstr(out, "not a") &&
+	     !strstr(out, "refusing")))
 		TEST_FAIL("no clear message naming %s for a %s database:\n%s", fs.db, what, out);
 	free(out);
 	/* the file was not replaced or repaired */
