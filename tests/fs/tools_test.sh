@@ -782,6 +782,22 @@ daemon_gone() {
 	! fs_alive "$1"
 }
 
+# Options: a bad --spin-usec is refused with a message naming it; with
+# polling off (--spin-usec 0) the mount works the same.
+t_spin_option() {
+	fs_init
+	local out rc=0
+	out=$("$PMXCFS_BIN" -f -l --mountpoint "$MNT" --db "$DB" --spin-usec 12x 2>&1) || rc=$?
+	assert_eq 2 "$rc" "exit status for --spin-usec 12x"
+	assert_contains "$out" "invalid --spin-usec '12x'" "message for a bad --spin-usec"
+	fs_mounted "$MNT" && fail "mounted despite a bad option"
+	FS_EXTRA_ARGS=(--spin-usec 0)
+	fs_start
+	echo 'hostname: a' >"$MNT/lxc/100.conf"
+	assert_content "$MNT/lxc/100.conf" $'hostname: a\n'
+	fs_stop
+}
+
 t_daemon_mode() {
 	fs_init
 	local pid rc=0
