@@ -61,6 +61,7 @@ struct cfs_handle {
 };
 
 struct cfs_dirhandle {
+	struct cfs_dirhandle *anext, *aprev; /* every dir handle (freed at shutdown) */
 	size_t n;
 	struct {
 		uint64_t inode;
@@ -68,6 +69,8 @@ struct cfs_dirhandle {
 		char *name;
 	} * ents;
 };
+
+static void dirhandles_cleanup(void);
 
 /*
  * Open writable handles, so that a utime() on a path (cp -p, touch -r) while
@@ -424,6 +427,7 @@ void cfs_fuse_cleanup(void)
 	pthread_mutex_lock(&writers_lock);
 	writers = NULL;
 	pthread_mutex_unlock(&writers_lock);
+	dirhandles_cleanup();
 }
 
 static int handle_reserve(struct cfs_handle *h, size_t size)
@@ -459,13 +463,27 @@ static int handle_resize(struct cfs_handle *h, size_t size)
  * Commit a dirty handle: one PUT with the whole buffer (plus a deferred
  * mtime), then settle the kernel's caches (see the comment at the end).
  */
-static int handle_commit(struct cfs_fuse *c, struct cfs_handle *h)
+/*
+ * What a commit leaves for after the reply: the kernel's pages of inode are
+ * dropped (and the new content stored) by the replying thread once its
+ * request is answered, so the writer's close() does not wait for it.
+ */
+struct commit_tail {
+	bool changed;
+	bool store;
+	uint64_t inode;
+	uint64_t version;
+	char *copy; /* the committed content, for the kernel's page cache */
+	size_t len;
+};
+
+static int handle_commit(struct cfs_fuse *c, struct cfs_handle *h, struct commit_tail *t)
 {
 	struct memdb_result res = { 0 };
 	struct cfs_op op;
 	int err = 0;
 	bool changed = false;
-	char *copy = NULL; /* the committed content, for the kernel's page cache */
+	char *copy = NULL;
 	size_t len = 0;
 
 	pthread_mutex_lock(&h->lock);
@@ -517,16 +535,34 @@ out_unlock:
 	 * next reader needs no READ; res.version is the version the content has
 	 * now (after the mtime op).
 	 */
-	if (changed)
+	memset(t, 0, sizeof(*t));
+	if (changed) {
 		kinval_inode_attrs(c->kinval, h->inode);
-	if (changed && copy && !err && kstate_store_begin(c->kstate, h->inode, res.version)) {
-		kinval_inode_store(c->kinval, h->inode, res.version, copy, len);
-		copy = NULL; /* kinval's now */
-	} else if (changed) {
-		kinval_inode(c->kinval, h->inode, false);
+		t->changed = true;
+		t->inode = h->inode;
+		t->version = res.version;
+		if (copy && !err && kstate_store_begin(c->kstate, h->inode, res.version)) {
+			t->store = true;
+			t->copy = copy;
+			t->len = len;
+			copy = NULL;
+		}
 	}
 	free(copy);
 	return err;
+}
+
+/*
+ * After the reply: drop the kernel's old pages of a committed file and, when
+ * kstate allowed it, store the new content.  Until that is done, the next
+ * page-cached open does not keep the old pages: the file's version is not
+ * the one the kernel was told it caches (memdb_kcache_*).
+ */
+static void commit_tail_run(struct cfs_fuse *c, struct commit_tail *t)
+{
+	if (t->changed)
+		kinval_inode_now(c->kinval, t->inode, t->version, t->copy, t->len, t->store);
+	t->copy = NULL;
 }
 
 void cfs_fuse_store_done(void *ctx, uint64_t inode, uint64_t version, bool ok)
@@ -792,7 +828,11 @@ static void cfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, 0);
 		return;
 	}
-	fuse_reply_err(req, -handle_commit(ctx_of(req), h));
+	struct cfs_fuse *c = ctx_of(req); /* req is gone once answered */
+	struct commit_tail t;
+	int err = handle_commit(c, h, &t);
+	fuse_reply_err(req, -err);
+	commit_tail_run(c, &t);
 }
 
 static void cfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -807,7 +847,9 @@ static void cfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	(void)ino;
 
 	if (h && !h->virt && (h->dirty || h->mtime_set) && !h->err) {
-		int err = handle_commit(ctx_of(req), h);
+		struct commit_tail t;
+		int err = handle_commit(ctx_of(req), h, &t);
+		commit_tail_run(ctx_of(req), &t); /* RELEASE's reply is asynchronous anyway */
 		if (err)
 			log_printf(LOG_WARNING, "commit at release of inode %llu failed: %s",
 			           (unsigned long long)h->inode, strerror(-err));
@@ -1069,14 +1111,58 @@ static void cfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 	fuse_reply_err(req, -err);
 }
 
-static void dirhandle_free(struct cfs_dirhandle *d)
+/* Open directory handles: a RELEASEDIR may never come when the session ends. */
+static pthread_mutex_t dirhandles_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cfs_dirhandle *dirhandles;
+
+static struct cfs_dirhandle *dirhandle_new(void)
 {
+	struct cfs_dirhandle *d = calloc(1, sizeof(*d));
 	if (!d)
-		return;
+		return NULL;
+	pthread_mutex_lock(&dirhandles_lock);
+	d->anext = dirhandles;
+	if (dirhandles)
+		dirhandles->aprev = d;
+	dirhandles = d;
+	pthread_mutex_unlock(&dirhandles_lock);
+	return d;
+}
+
+static void dirhandle_destroy(struct cfs_dirhandle *d)
+{
 	for (size_t i = 0; i < d->n; i++)
 		free(d->ents[i].name);
 	free(d->ents);
 	free(d);
+}
+
+static void dirhandle_free(struct cfs_dirhandle *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&dirhandles_lock);
+	if (d->aprev)
+		d->aprev->anext = d->anext;
+	else if (dirhandles == d)
+		dirhandles = d->anext;
+	if (d->anext)
+		d->anext->aprev = d->aprev;
+	pthread_mutex_unlock(&dirhandles_lock);
+	dirhandle_destroy(d);
+}
+
+static void dirhandles_cleanup(void)
+{
+	pthread_mutex_lock(&dirhandles_lock);
+	struct cfs_dirhandle *d = dirhandles;
+	dirhandles = NULL;
+	pthread_mutex_unlock(&dirhandles_lock);
+	while (d) {
+		struct cfs_dirhandle *next = d->anext;
+		dirhandle_destroy(d);
+		d = next;
+	}
 }
 
 static int dirhandle_add(struct cfs_dirhandle *d, size_t *cap, uint64_t inode, mode_t type,
@@ -1117,7 +1203,7 @@ static void cfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		fuse_reply_err(req, -err);
 		return;
 	}
-	d = calloc(1, sizeof(*d));
+	d = dirhandle_new();
 	err = d ? 0 : -ENOMEM;
 	if (!err)
 		err = dirhandle_add(d, &cap, ino, S_IFDIR, ".");

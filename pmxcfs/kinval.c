@@ -50,20 +50,38 @@ static void item_free(struct kinval_item *it)
 	free(it);
 }
 
-/* A store item that will not be delivered: its callback still runs once. */
-static void item_drop(struct kinval *k, struct kinval_item *it)
-{
-	if (it->store && k->store_done)
-		k->store_done(k->store_ctx, it->inode, it->version, false);
-	item_free(it);
-}
-
 void kinval_set_store_done(struct kinval *k, kinval_store_done_fn fn, void *ctx)
 {
 	pthread_mutex_lock(&k->lock);
 	k->store_done = fn;
 	k->store_ctx = ctx;
 	pthread_mutex_unlock(&k->lock);
+}
+
+/* Make the item's notify calls (se may be NULL: nothing to tell); no lock held. */
+static void deliver(struct kinval *k, struct fuse_session *se, struct kinval_item *it)
+{
+	int err = 0;
+	bool stored = false;
+
+	if (se && it->entry)
+		err = fuse_lowlevel_notify_inval_entry(se, it->inode, it->name, strlen(it->name));
+	else if (se)
+		err = fuse_lowlevel_notify_inval_inode(se, it->inode, 0, 0);
+	if (err && err != -ENOENT)
+		log_printf(LOG_DEBUG, "invalidation of %llu failed: %s",
+		           (unsigned long long)it->inode, strerror(-err));
+	if (it->store) {
+		if (se && !err && it->len) {
+			struct fuse_bufvec bv = FUSE_BUFVEC_INIT(it->len);
+			bv.buf[0].mem = it->data;
+			stored = fuse_lowlevel_notify_store(se, it->inode, 0, &bv, 0) == 0;
+		} else {
+			stored = se && !err; /* empty: nothing to cache */
+		}
+		if (k->store_done)
+			k->store_done(k->store_ctx, it->inode, it->version, stored);
+	}
 }
 
 static void *kinval_thread(void *arg)
@@ -84,27 +102,7 @@ static void *kinval_thread(void *arg)
 		struct fuse_session *se = k->se;
 		pthread_mutex_unlock(&k->lock);
 
-		int err = 0;
-		bool stored = false;
-		if (se && it->entry)
-			err = fuse_lowlevel_notify_inval_entry(se, it->inode, it->name,
-			                                       strlen(it->name));
-		else if (se)
-			err = fuse_lowlevel_notify_inval_inode(se, it->inode, 0, 0);
-		if (err && err != -ENOENT)
-			log_printf(LOG_DEBUG, "invalidation of %llu failed: %s",
-			           (unsigned long long)it->inode, strerror(-err));
-		if (it->store) {
-			if (se && !err && it->len) {
-				struct fuse_bufvec bv = FUSE_BUFVEC_INIT(it->len);
-				bv.buf[0].mem = it->data;
-				stored = fuse_lowlevel_notify_store(se, it->inode, 0, &bv, 0) == 0;
-			} else {
-				stored = se && !err; /* empty: nothing to cache */
-			}
-			if (k->store_done)
-				k->store_done(k->store_ctx, it->inode, it->version, stored);
-		}
+		deliver(k, se, it);
 
 		pthread_mutex_lock(&k->lock);
 		k->delivered++;
@@ -163,7 +161,7 @@ void kinval_free(struct kinval *k)
 		pthread_join(k->thread, NULL);
 	for (struct kinval_item *it = k->head, *next; it; it = next) {
 		next = it->next;
-		item_drop(k, it);
+		item_free(it);
 	}
 	pthread_cond_destroy(&k->work);
 	pthread_cond_destroy(&k->done);
@@ -190,7 +188,7 @@ static void kinval_push(struct kinval *k, struct kinval_item *it, bool wait)
 	pthread_mutex_lock(&k->lock);
 	if (k->stopping || !k->se) {
 		pthread_mutex_unlock(&k->lock);
-		item_drop(k, it);
+		item_free(it);
 		return;
 	}
 	if (k->tail)
@@ -262,22 +260,18 @@ void kinval_inode_attrs(struct kinval *k, uint64_t inode)
 	}
 }
 
-void kinval_inode_store(struct kinval *k, uint64_t inode, uint64_t version, char *data, size_t len)
+void kinval_inode_now(struct kinval *k, uint64_t inode, uint64_t version, char *data, size_t len,
+                      bool store)
 {
-	struct kinval_item *it = calloc(1, sizeof(*it));
-	if (!it) {
-		free(data);
-		if (k->store_done)
-			k->store_done(k->store_ctx, inode, version, false);
-		kinval_inode(k, inode, false);
-		return;
-	}
-	it->inode = inode;
-	it->store = true;
-	it->version = version;
-	it->data = data;
-	it->len = len;
-	kinval_push(k, it, false);
+	struct kinval_item it = {
+		.inode = inode, .store = store, .version = version, .data = data, .len = len
+	};
+
+	pthread_mutex_lock(&k->lock);
+	struct fuse_session *se = k->stopping ? NULL : k->se;
+	pthread_mutex_unlock(&k->lock);
+	deliver(k, se, &it);
+	free(data);
 }
 
 void kinval_entry(struct kinval *k, uint64_t parent, const char *name, bool wait)

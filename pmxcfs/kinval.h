@@ -46,14 +46,18 @@ void kinval_inode_attrs(struct kinval *k, uint64_t inode);
 void kinval_flush(struct kinval *k);
 
 /*
- * Drop the inode's attributes and pages, then store data (len bytes, now
- * owned by kinval) as its new content in the kernel's page cache, so the
- * next reader is served without a READ.  The callback set with
- * kinval_set_store_done() gets version and whether the store took place;
- * it is called exactly once per call, from the kinval thread (or from the
- * caller or kinval_free when the item is dropped), with no kinval lock held.
+ * Drop the inode's attributes and pages and, with store set, then store
+ * data (len bytes, now owned by kinval) as its new content in the kernel's
+ * page cache, so the next reader is served without a READ; the callback
+ * set with kinval_set_store_done() gets version and whether the store took
+ * place (exactly once per store call, with no kinval lock held).  Made by
+ * the calling thread, now: only for a request thread that has already sent
+ * its reply (a notify call may wait for a page that a request in flight
+ * holds, which another worker answers - reqloop keeps one free - but never
+ * for a lock of the caller's own request).
  */
-void kinval_inode_store(struct kinval *k, uint64_t inode, uint64_t version, char *data, size_t len);
+void kinval_inode_now(struct kinval *k, uint64_t inode, uint64_t version, char *data, size_t len,
+                      bool store);
 typedef void (*kinval_store_done_fn)(void *ctx, uint64_t inode, uint64_t version, bool ok);
 void kinval_set_store_done(struct kinval *k, kinval_store_done_fn fn, void *ctx);
 /* Drop the directory entry name in parent; wait for it when wait is set. */
