@@ -202,17 +202,6 @@ static int attr_virtual(struct cfs_fuse *c, const struct virt_entry *e, struct s
 	return 0;
 }
 
-/* Attributes as the kernel may cache them: with the size kstate allows. */
-static void attr_reported(struct cfs_fuse *c, const struct memdb_stat *ms, struct stat *st)
-{
-	attr_from_stat(c, ms, st);
-	if (ms->type != MEMDB_REG)
-		return;
-	uint64_t size = kstate_report_size(c->kstate, ms->inode, ms->version, ms->size);
-	st->st_size = (off_t)size;
-	st->st_blocks = (blkcnt_t)((size + 511) / 512);
-}
-
 static void reply_entry_stat(fuse_req_t req, const struct memdb_stat *ms)
 {
 	struct cfs_fuse *c = ctx_of(req);
@@ -223,7 +212,7 @@ static void reply_entry_stat(fuse_req_t req, const struct memdb_stat *ms)
 	e.generation = 1;
 	e.attr_timeout = c->timeout;
 	e.entry_timeout = c->timeout;
-	attr_reported(c, ms, &e.attr);
+	attr_from_stat(c, ms, &e.attr);
 	fuse_reply_entry(req, &e);
 }
 
@@ -338,7 +327,7 @@ static void cfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		fuse_reply_err(req, -err);
 		return;
 	} /* no per-handle sizes: the kernel shares one size per inode (kstate.h) */
-	attr_reported(c, &ms, &st);
+	attr_from_stat(c, &ms, &st);
 	fuse_reply_attr(req, &st, c->timeout);
 }
 
@@ -404,7 +393,7 @@ static void handle_release(struct cfs_fuse *c, struct cfs_handle *h)
 	}
 	handle_free(h);
 	if (drain) {
-		kinval_inode(c->kinval, inode, true);
+		kinval_inode_attrs(c->kinval, inode);
 		kstate_drained(c->kstate, inode);
 	}
 }
@@ -464,12 +453,11 @@ static int handle_resize(struct cfs_handle *h, size_t size)
  * mtime), then settle the kernel's caches (see the comment at the end).
  */
 /*
- * What a commit leaves for after the reply: the kernel's pages of inode are
- * dropped (and the new content stored) by the replying thread once its
- * request is answered, so the writer's close() does not wait for it.
+ * What a commit leaves for after the reply: the new content is stored in
+ * the kernel's page cache by the replying thread once its request is
+ * answered, so the writer's close() does not wait for it.
  */
 struct commit_tail {
-	bool changed;
 	bool store;
 	uint64_t inode;
 	uint64_t version;
@@ -528,40 +516,39 @@ out_unlock:
 	pthread_mutex_unlock(&h->lock);
 	/*
 	 * The size and times the kernel caches are dropped before close()
-	 * returns (cheap, no kernel lock), so a stat() after it is right; the
-	 * pages are dropped by the kinval thread, and the next page-cached open
-	 * waits for that (open_file): close-to-open.  When no reader has the
-	 * file in the page cache, the new content is pushed there too, so the
-	 * next reader needs no READ; res.version is the version the content has
-	 * now (after the mtime op).
+	 * returns (cheap, no kernel lock), so a stat() after it is right.  The
+	 * old pages need no invalidation here: the next page-cached open of the
+	 * new version does not keep them (memdb_kcache_*: close-to-open), and a
+	 * reader of the old version still open keeps reading them (kstate).
+	 * When no reader has the file in the page cache, the new content is
+	 * pushed there after the reply, so the next reader needs no READ;
+	 * res.version is the version the content has now (after the mtime op).
 	 */
 	memset(t, 0, sizeof(*t));
-	if (changed) {
+	if (changed)
 		kinval_inode_attrs(c->kinval, h->inode);
-		t->changed = true;
+	if (changed && copy && !err && kstate_store_begin(c->kstate, h->inode, res.version)) {
+		t->store = true;
 		t->inode = h->inode;
 		t->version = res.version;
-		if (copy && !err && kstate_store_begin(c->kstate, h->inode, res.version)) {
-			t->store = true;
-			t->copy = copy;
-			t->len = len;
-			copy = NULL;
-		}
+		t->copy = copy;
+		t->len = len;
+		copy = NULL;
 	}
 	free(copy);
 	return err;
 }
 
 /*
- * After the reply: drop the kernel's old pages of a committed file and, when
- * kstate allowed it, store the new content.  Until that is done, the next
+ * After the reply, when kstate allowed it: replace the kernel's pages of a
+ * committed file with the new content.  Until that is done, the next
  * page-cached open does not keep the old pages: the file's version is not
  * the one the kernel was told it caches (memdb_kcache_*).
  */
 static void commit_tail_run(struct cfs_fuse *c, struct commit_tail *t)
 {
-	if (t->changed)
-		kinval_inode_now(c->kinval, t->inode, t->version, t->copy, t->len, t->store);
+	if (t->store)
+		kinval_inode_store(c->kinval, t->inode, t->version, t->copy, t->len);
 	t->copy = NULL;
 }
 
@@ -654,15 +641,9 @@ static int open_file(struct cfs_fuse *c, uint64_t ino, struct fuse_file_info *fi
 		fi->direct_io = 1;
 	} else {
 		fi->noflush = 1;
-		if (kstate_reader_open(c->kstate, ino, h->version, h->size)) {
+		if (kstate_reader_open(c->kstate, ino, h->version)) {
 			h->pcached = true;
-			/*
-			 * Changed since the kernel last cached it: the commit queued
-			 * the invalidation of its size and pages; it must be through
-			 * before this open lets the kernel use them.
-			 */
-			if (!memdb_kcache_current(c->mdb, ino, h->version))
-				kinval_flush(c->kinval);
+			/* pages of another version are dropped by the kernel at this open */
 			fi->keep_cache = memdb_kcache_claim(c->mdb, ino, h->version);
 		} else {
 			/* another version is in the kernel's cache: use our snapshot */
@@ -744,7 +725,7 @@ static void cfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	e.generation = 1;
 	e.attr_timeout = c->timeout;
 	e.entry_timeout = c->timeout;
-	attr_reported(c, &ms, &e.attr);
+	attr_from_stat(c, &ms, &e.attr);
 	fi->fh = (uintptr_t)h;
 	if (fuse_reply_create(req, &e, fi) == -ENOENT)
 		handle_release(c, h);
@@ -981,7 +962,7 @@ static void cfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 			free(nd);
 			if (err)
 				goto out_err;
-			kinval_inode(c->kinval, ino, true);
+			/* our reply sets the kernel's size; old pages: see handle_commit */
 		}
 	}
 	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
@@ -1022,7 +1003,7 @@ static void cfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 			ms.mtime = 0;
 		}
 	}
-	attr_reported(c, &ms, &st);
+	attr_from_stat(c, &ms, &st);
 	fuse_reply_attr(req, &st, c->timeout);
 	return;
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -142,7 +143,16 @@ int kinval_attach(struct kinval *k, struct fuse_session *se)
 	pthread_mutex_lock(&k->lock);
 	k->se = se;
 	if (se && !k->running) {
+		/* the session's signals are for the thread that runs the loop */
+		sigset_t block, orig;
+		sigemptyset(&block);
+		sigaddset(&block, SIGTERM);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGHUP);
+		sigaddset(&block, SIGPIPE);
+		pthread_sigmask(SIG_BLOCK, &block, &orig);
 		err = -pthread_create(&k->thread, NULL, kinval_thread, k);
+		pthread_sigmask(SIG_SETMASK, &orig, NULL);
 		k->running = err == 0;
 	}
 	pthread_mutex_unlock(&k->lock);
@@ -218,35 +228,6 @@ static void kinval_push(struct kinval *k, struct kinval_item *it, bool wait)
 	pthread_mutex_unlock(&k->lock);
 }
 
-void kinval_flush(struct kinval *k)
-{
-	struct timespec deadline;
-
-	pthread_mutex_lock(&k->lock);
-	uint64_t target = k->queued;
-	if (k->delivered < target) {
-		deadline_in(&deadline, KINVAL_WAIT_MS);
-		while (k->delivered < target && !k->stopping && k->se) {
-			if (pthread_cond_timedwait(&k->done, &k->lock, &deadline) == ETIMEDOUT) {
-				log_printf(LOG_WARNING,
-				           "cache invalidations still pending after %d ms",
-				           KINVAL_WAIT_MS);
-				break;
-			}
-		}
-	}
-	pthread_mutex_unlock(&k->lock);
-}
-
-void kinval_inode(struct kinval *k, uint64_t inode, bool wait)
-{
-	struct kinval_item *it = calloc(1, sizeof(*it));
-	if (!it)
-		return;
-	it->inode = inode;
-	kinval_push(k, it, wait);
-}
-
 void kinval_inode_attrs(struct kinval *k, uint64_t inode)
 {
 	pthread_mutex_lock(&k->lock);
@@ -260,11 +241,10 @@ void kinval_inode_attrs(struct kinval *k, uint64_t inode)
 	}
 }
 
-void kinval_inode_now(struct kinval *k, uint64_t inode, uint64_t version, char *data, size_t len,
-                      bool store)
+void kinval_inode_store(struct kinval *k, uint64_t inode, uint64_t version, char *data, size_t len)
 {
 	struct kinval_item it = {
-		.inode = inode, .store = store, .version = version, .data = data, .len = len
+		.inode = inode, .store = true, .version = version, .data = data, .len = len
 	};
 
 	pthread_mutex_lock(&k->lock);

@@ -16,7 +16,6 @@ struct kentry {
 	struct kentry *next;
 	uint64_t inode;
 	uint64_t pc_version;
-	uint64_t pc_size;
 	unsigned pc_count;
 	unsigned draining; /* invalidations in progress */
 	bool storing; /* store_version is being pushed into the page cache */
@@ -90,7 +89,7 @@ static void put(struct kstate *ks, uint64_t inode)
 	}
 }
 
-bool kstate_reader_open(struct kstate *ks, uint64_t inode, uint64_t version, uint64_t size)
+bool kstate_reader_open(struct kstate *ks, uint64_t inode, uint64_t version)
 {
 	bool cached = false;
 
@@ -105,7 +104,6 @@ bool kstate_reader_open(struct kstate *ks, uint64_t inode, uint64_t version, uin
 		goto out_unlock; /* direct I/O needs no bookkeeping */
 	if (!e->pc_count) {
 		e->pc_version = version;
-		e->pc_size = size;
 	}
 	e->pc_count++;
 	cached = true;
@@ -129,18 +127,6 @@ bool kstate_reader_close(struct kstate *ks, uint64_t inode, uint64_t version, ui
 	}
 	pthread_mutex_unlock(&ks->lock);
 	return drain;
-}
-
-uint64_t kstate_report_size(struct kstate *ks, uint64_t inode, uint64_t version, uint64_t committed)
-{
-	uint64_t size = committed;
-
-	pthread_mutex_lock(&ks->lock);
-	struct kentry *e = find(ks, inode);
-	if (e && e->pc_count && e->pc_version != version && e->pc_size > committed)
-		size = e->pc_size;
-	pthread_mutex_unlock(&ks->lock);
-	return size;
 }
 
 bool kstate_store_begin(struct kstate *ks, uint64_t inode, uint64_t version)

@@ -4,25 +4,29 @@
  *
  * The kernel keeps ONE page cache and ONE size (i_size) per inode, shared by
  * every open file.  pmxcfs gives each reader a snapshot of the version it
- * opened, and each writer a private buffer, so the shared cache is only safe
- * while all page-cached readers of an inode read the same version and the
- * kernel's size belongs to that version.  Called by cfs_fuse only.
+ * opened, and each writer a private buffer, so the shared page cache is only
+ * safe while all page-cached readers of an inode read the same version.
+ * The size reported to the kernel is always the committed one (a stat must
+ * be right), and the kernel bounds page-cache reads by it: a reader of a
+ * superseded version reads its own bytes, up to the current size (a
+ * shorter new version ends it early; a longer one does not extend it: the
+ * short read tells the kernel where its content ends).  Called by cfs_fuse
+ * only.
  *
  * Per inode (an entry exists only while one of these holds):
- *   pc_count > 0   page-cached readers are open, all of version pc_version
- *                  (size pc_size); the cache holds only pc_version's bytes
+ *   pc_count > 0   page-cached readers are open, all of version pc_version;
+ *                  the cache holds only pc_version's bytes
  *   draining       the last reader of a superseded version closed; the
- *                  caller is dropping the kernel's pages and size
+ *                  caller is dropping the kernel's cached size
  *   storing        a just-committed version is being pushed into the
  *                  kernel's page cache (only when no reader had it cached)
  *
  * Invariant: a read-only open gets the page cache only when no entry holds
- * a different version, is draining, or has a size override; every other
+ * a different version, is draining or storing another version; every other
  * reader is served by direct I/O from its own snapshot.  So stale bytes are
  * only ever read by readers of the version they belong to.  Writers never
- * touch the shared cache (direct I/O into a private buffer) and the size
- * reported to the kernel is always a committed one: a writer's fstat()
- * shows the committed size until its close.
+ * touch the shared cache (direct I/O into a private buffer): a writer's
+ * fstat() shows the committed size until its close.
  *
  *   (none) --kstate_reader_open--> pc_count>0 --kstate_reader_close-->
  *       version current: (none)
@@ -47,7 +51,7 @@ void kstate_free(struct kstate *ks);
  * when the handle may use the page cache (it is then counted until
  * kstate_reader_close), false when it must use direct I/O.
  */
-bool kstate_reader_open(struct kstate *ks, uint64_t inode, uint64_t version, uint64_t size);
+bool kstate_reader_open(struct kstate *ks, uint64_t inode, uint64_t version);
 
 /*
  * A page-cached reader of version closed; cur_version is the file's current
@@ -56,15 +60,6 @@ bool kstate_reader_open(struct kstate *ks, uint64_t inode, uint64_t version, uin
  * caller does that, then calls kstate_drained().
  */
 bool kstate_reader_close(struct kstate *ks, uint64_t inode, uint64_t version, uint64_t cur_version);
-
-/*
- * The size to report to the kernel for inode (getattr, setattr, lookup
- * replies) whose committed size at version is committed.  While page-cached
- * readers of a superseded, larger version are open, their size is reported
- * so the kernel does not cut their reads short; otherwise committed.
- */
-uint64_t kstate_report_size(struct kstate *ks, uint64_t inode, uint64_t version,
-                            uint64_t committed);
 
 /*
  * A commit made version the file's content: may it be pushed into the

@@ -14,11 +14,11 @@
 #include "pmxcfs/cfs_fuse.h"
 #include "pmxcfs/database.h"
 #include "pmxcfs/dfsm.h"
+#include "pmxcfs/reqloop.h"
 #include "pmxcfs/kinval.h"
 #include "pmxcfs/log.h"
 #include "pmxcfs/memdb.h"
 #include "pmxcfs/pathname.h"
-#include "pmxcfs/reqloop.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -462,6 +462,7 @@ int main(int argc, char **argv)
 		.spin_usec = o.spin_usec,
 		.min_threads = REQLOOP_DEFAULT_MIN_THREADS,
 		.max_threads = REQLOOP_DEFAULT_MAX_THREADS,
+		.idle_msec = REQLOOP_DEFAULT_IDLE_MSEC,
 	};
 	e = reqloop_run(se, &lo);
 	if (e < 0)

@@ -1297,18 +1297,6 @@ void memdb_vmlist(struct memdb *db, memdb_vm_cb cb, void *ctx)
 	pthread_rwlock_unlock(&db->lock);
 }
 
-bool memdb_kcache_current(struct memdb *db, uint64_t inode, uint64_t version)
-{
-	bool same = false;
-
-	pthread_rwlock_rdlock(&db->lock);
-	struct memdb_node *n = find_ino(db, inode);
-	if (n)
-		same = __atomic_load_n(&n->kcache_version, __ATOMIC_RELAXED) == version;
-	pthread_rwlock_unlock(&db->lock);
-	return same;
-}
-
 bool memdb_kcache_claim(struct memdb *db, uint64_t inode, uint64_t version)
 {
 	bool same = false;

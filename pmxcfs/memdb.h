@@ -192,7 +192,5 @@ void memdb_vmlist(struct memdb *db, memdb_vm_cb cb, void *ctx);
  * pages may be kept.  False for an unknown inode.
  */
 bool memdb_kcache_claim(struct memdb *db, uint64_t inode, uint64_t version);
-/* Whether version is what the kernel was last told it caches (no claim). */
-bool memdb_kcache_current(struct memdb *db, uint64_t inode, uint64_t version);
 
 #endif
