@@ -23,7 +23,8 @@
  *   - file size <= MEMDB_MAX_FILE_SIZE, sum of sizes <= MEMDB_MAX_TOTAL_SIZE,
  *     inode count <= MEMDB_MAX_INODES.
  *   - the global version is >= every node's version and grows by one per
- *     successful op; failed ops change nothing.
+ *     successful op that changes the tree (a rename onto itself succeeds
+ *     and changes nothing, as POSIX wants); failed ops change nothing.
  *
  * Lock order (the only lock of this module): memdb->lock is a leaf with
  * respect to everything but the FUSE handle mutexes, which are taken before
