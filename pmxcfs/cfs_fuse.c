@@ -17,8 +17,16 @@
  *                                          \--write > 1 MiB----> FAILED
  *   release: DIRTY -> commit (logged), then free.
  *
- * Lock order: handle->lock, then memdb's lock (inside memdb calls).  No lock
- * is held while proposing; kernel notifications go through kinval.
+ *   Readers may use the kernel page cache only as kstate.h allows; the
+ *   O_TRUNC of an open arrives as a handle-less setattr that is matched to
+ *   the fresh handle of the opening thread (writers_truncate_fresh).
+ *
+ * Registries (writers, handles, dirhandles) each have their own mutex.
+ * Lock order: writers.lock, then handle->lock, then memdb's lock (inside
+ * memdb calls); handles.lock, dirhandles.lock and kstate's lock are leaves.
+ * handle_commit proposes with the handle's lock held (a concurrent flush of
+ * the same handle waits for it), never with any other lock.  Kernel
+ * notifications: see kinval.h for which thread may make which.
  */
 #define LOG_SUBSYS "fuse"
 #include "pmxcfs/cfs_fuse.h"
@@ -29,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h> /* RENAME_NOREPLACE (glibc, _GNU_SOURCE) */
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +48,63 @@
 /* Committed files up to this size are pushed into the kernel's page cache. */
 #define CFS_STORE_MAX (256 * 1024)
 
+/*
+ * A registry: an intrusive doubly linked list under its own mutex, for the
+ * handle lists below.
+ */
+struct reglink {
+	struct reglink *next, *prev;
+};
+
+struct registry {
+	pthread_mutex_t lock;
+	struct reglink *head;
+};
+
+#define REGISTRY_INIT                                                                              \
+	{                                                                                          \
+		PTHREAD_MUTEX_INITIALIZER, NULL                                                    \
+	}
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+static void reg_add(struct registry *r, struct reglink *l)
+{
+	pthread_mutex_lock(&r->lock);
+	l->prev = NULL;
+	l->next = r->head;
+	if (r->head)
+		r->head->prev = l;
+	r->head = l;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Unlink l (a no-op when it is not in r). */
+static void reg_del(struct registry *r, struct reglink *l)
+{
+	pthread_mutex_lock(&r->lock);
+	if (l->prev)
+		l->prev->next = l->next;
+	else if (r->head == l)
+		r->head = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	l->next = l->prev = NULL;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Empty r; returns what it held (walk it with ->next). */
+static struct reglink *reg_take_all(struct registry *r)
+{
+	pthread_mutex_lock(&r->lock);
+	struct reglink *head = r->head;
+	r->head = NULL;
+	pthread_mutex_unlock(&r->lock);
+	return head;
+}
+
 struct cfs_handle {
-	struct cfs_handle *wnext, *wprev; /* open writable handles (writers list) */
-	struct cfs_handle *anext, *aprev; /* every handle (freed at shutdown) */
+	struct reglink wlink; /* open writable handles (writers) */
+	struct reglink alink; /* every handle (freed at shutdown) */
 	pthread_mutex_t lock;
 	uint64_t inode;
 	uint64_t version; /* of the snapshot a reader was opened with */
@@ -61,7 +124,7 @@ struct cfs_handle {
 };
 
 struct cfs_dirhandle {
-	struct cfs_dirhandle *anext, *aprev; /* every dir handle (freed at shutdown) */
+	struct reglink alink; /* every dir handle (freed at shutdown) */
 	size_t n;
 	struct {
 		uint64_t inode;
@@ -70,49 +133,33 @@ struct cfs_dirhandle {
 	} * ents;
 };
 
-static void dirhandles_cleanup(void);
+static void dirhandle_destroy(struct cfs_dirhandle *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->ents[i].name);
+	free(d->ents);
+	free(d);
+}
 
 /*
  * Open writable handles, so that a utime() on a path (cp -p, touch -r) while
  * the file is open for writing can be applied after that handle's commit,
  * which would otherwise stamp the commit time over it.
  */
-static pthread_mutex_t writers_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cfs_handle *writers;
+static struct registry writers = REGISTRY_INIT;
 
 /* Every open handle, so that shutdown can free what the kernel never released. */
-static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cfs_handle *handles;
+static struct registry handles = REGISTRY_INIT;
 
-static void writers_add(struct cfs_handle *h)
-{
-	pthread_mutex_lock(&writers_lock);
-	h->wprev = NULL;
-	h->wnext = writers;
-	if (writers)
-		writers->wprev = h;
-	writers = h;
-	pthread_mutex_unlock(&writers_lock);
-}
+/* Open directory handles: a RELEASEDIR may never come when the session ends. */
+static struct registry dirhandles = REGISTRY_INIT;
 
-static void writers_remove(struct cfs_handle *h)
-{
-	pthread_mutex_lock(&writers_lock);
-	if (h->wprev)
-		h->wprev->wnext = h->wnext;
-	else if (writers == h)
-		writers = h->wnext;
-	if (h->wnext)
-		h->wnext->wprev = h->wprev;
-	h->wnext = h->wprev = NULL;
-	pthread_mutex_unlock(&writers_lock);
-}
-
-/* Record mtime on every dirty writer of inode; lock order: writers_lock, h->lock. */
+/* Record mtime on every dirty writer of inode; lock order: writers.lock, h->lock. */
 static void writers_defer_mtime(uint64_t inode, int64_t mtime)
 {
-	pthread_mutex_lock(&writers_lock);
-	for (struct cfs_handle *h = writers; h; h = h->wnext) {
+	pthread_mutex_lock(&writers.lock);
+	for (struct reglink *l = writers.head; l; l = l->next) {
+		struct cfs_handle *h = container_of(l, struct cfs_handle, wlink);
 		if (h->inode != inode)
 			continue;
 		pthread_mutex_lock(&h->lock);
@@ -122,7 +169,7 @@ static void writers_defer_mtime(uint64_t inode, int64_t mtime)
 		}
 		pthread_mutex_unlock(&h->lock);
 	}
-	pthread_mutex_unlock(&writers_lock);
+	pthread_mutex_unlock(&writers.lock);
 }
 
 static struct cfs_fuse *ctx_of(fuse_req_t req)
@@ -340,12 +387,7 @@ static struct cfs_handle *handle_new(uint64_t inode)
 		return NULL;
 	pthread_mutex_init(&h->lock, NULL);
 	h->inode = inode;
-	pthread_mutex_lock(&handles_lock);
-	h->anext = handles;
-	if (handles)
-		handles->aprev = h;
-	handles = h;
-	pthread_mutex_unlock(&handles_lock);
+	reg_add(&handles, &h->alink);
 	return h;
 }
 
@@ -353,16 +395,8 @@ static void handle_free(struct cfs_handle *h)
 {
 	if (!h)
 		return;
-	if (h->writable || h->dirty)
-		writers_remove(h);
-	pthread_mutex_lock(&handles_lock);
-	if (h->aprev)
-		h->aprev->anext = h->anext;
-	else if (handles == h)
-		handles = h->anext;
-	if (h->anext)
-		h->anext->aprev = h->aprev;
-	pthread_mutex_unlock(&handles_lock);
+	reg_del(&writers, &h->wlink);
+	reg_del(&handles, &h->alink);
 	/*
 	 * RELEASE can arrive as soon as the kernel has our last READ reply,
 	 * while that reply's thread is still inside cfs_read holding the lock.
@@ -400,23 +434,18 @@ static void handle_release(struct cfs_fuse *c, struct cfs_handle *h)
 
 void cfs_fuse_cleanup(void)
 {
-	pthread_mutex_lock(&handles_lock);
-	struct cfs_handle *h = handles;
-	handles = NULL;
-	pthread_mutex_unlock(&handles_lock);
-	while (h) {
-		struct cfs_handle *next = h->anext;
-		h->aprev = h->anext = NULL;
-		h->wnext = h->wprev = NULL;
+	reg_take_all(&writers);
+	for (struct reglink *l = reg_take_all(&handles), *next; l; l = next) {
+		struct cfs_handle *h = container_of(l, struct cfs_handle, alink);
+		next = l->next;
 		pthread_mutex_destroy(&h->lock);
 		free(h->buf);
 		free(h);
-		h = next;
 	}
-	pthread_mutex_lock(&writers_lock);
-	writers = NULL;
-	pthread_mutex_unlock(&writers_lock);
-	dirhandles_cleanup();
+	for (struct reglink *l = reg_take_all(&dirhandles), *next; l; l = next) {
+		next = l->next;
+		dirhandle_destroy(container_of(l, struct cfs_dirhandle, alink));
+	}
 }
 
 static int handle_reserve(struct cfs_handle *h, size_t size)
@@ -635,7 +664,7 @@ static int open_file(struct cfs_fuse *c, uint64_t ino, struct fuse_file_info *fi
 	h->fresh = h->writable && !h->dirty;
 	h->opener = tid;
 	if (h->writable || h->dirty)
-		writers_add(h);
+		reg_add(&writers, &h->wlink);
 	if (write) {
 		/* private buffer: bypass the shared page cache */
 		fi->direct_io = 1;
@@ -851,8 +880,9 @@ static bool writers_truncate_fresh(uint64_t inode, pid_t tid)
 {
 	bool found = false;
 
-	pthread_mutex_lock(&writers_lock);
-	for (struct cfs_handle *h = writers; h && !found; h = h->wnext) {
+	pthread_mutex_lock(&writers.lock);
+	for (struct reglink *l = writers.head; l && !found; l = l->next) {
+		struct cfs_handle *h = container_of(l, struct cfs_handle, wlink);
 		if (h->inode != inode || h->opener != tid)
 			continue;
 		pthread_mutex_lock(&h->lock);
@@ -864,7 +894,7 @@ static bool writers_truncate_fresh(uint64_t inode, pid_t tid)
 		}
 		pthread_mutex_unlock(&h->lock);
 	}
-	pthread_mutex_unlock(&writers_lock);
+	pthread_mutex_unlock(&writers.lock);
 	return found;
 }
 
@@ -1092,58 +1122,20 @@ static void cfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 	fuse_reply_err(req, -err);
 }
 
-/* Open directory handles: a RELEASEDIR may never come when the session ends. */
-static pthread_mutex_t dirhandles_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cfs_dirhandle *dirhandles;
-
 static struct cfs_dirhandle *dirhandle_new(void)
 {
 	struct cfs_dirhandle *d = calloc(1, sizeof(*d));
-	if (!d)
-		return NULL;
-	pthread_mutex_lock(&dirhandles_lock);
-	d->anext = dirhandles;
-	if (dirhandles)
-		dirhandles->aprev = d;
-	dirhandles = d;
-	pthread_mutex_unlock(&dirhandles_lock);
+	if (d)
+		reg_add(&dirhandles, &d->alink);
 	return d;
-}
-
-static void dirhandle_destroy(struct cfs_dirhandle *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		free(d->ents[i].name);
-	free(d->ents);
-	free(d);
 }
 
 static void dirhandle_free(struct cfs_dirhandle *d)
 {
 	if (!d)
 		return;
-	pthread_mutex_lock(&dirhandles_lock);
-	if (d->aprev)
-		d->aprev->anext = d->anext;
-	else if (dirhandles == d)
-		dirhandles = d->anext;
-	if (d->anext)
-		d->anext->aprev = d->aprev;
-	pthread_mutex_unlock(&dirhandles_lock);
+	reg_del(&dirhandles, &d->alink);
 	dirhandle_destroy(d);
-}
-
-static void dirhandles_cleanup(void)
-{
-	pthread_mutex_lock(&dirhandles_lock);
-	struct cfs_dirhandle *d = dirhandles;
-	dirhandles = NULL;
-	pthread_mutex_unlock(&dirhandles_lock);
-	while (d) {
-		struct cfs_dirhandle *next = d->anext;
-		dirhandle_destroy(d);
-		d = next;
-	}
 }
 
 static int dirhandle_add(struct cfs_dirhandle *d, size_t *cap, uint64_t inode, mode_t type,
