@@ -798,6 +798,41 @@ t_spin_option() {
 	fs_stop
 }
 
+# cpu_ticks PID: user+system clock ticks the process has used
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# The request loop busy-polls only for a moment after a request: an idle
+# daemon uses no CPU, and a burst of concurrent writers makes the worker
+# pool grow (blocked commits must not starve the other requests).
+t_reqloop() {
+	fs_init
+	fs_start
+	local i before after threads
+	for i in $(seq 1 50); do
+		echo "memory: $i" >"$MNT/lxc/100.conf"
+		cat "$MNT/lxc/100.conf" >/dev/null
+	done
+	before=$(cpu_ticks "$FS_PID")
+	sleep 2
+	after=$(cpu_ticks "$FS_PID")
+	((after - before <= 2)) || fail "the idle daemon used $((after - before)) ticks in 2 s"
+	local writers=()
+	for i in $(seq 1 8); do
+		(for _ in $(seq 1 40); do echo "w$i" >"$MNT/f$i.cfg"; done) &
+		writers+=($!)
+	done
+	FS_PIDS+=("${writers[@]}") # killed by pid at exit should the test fail
+	wait "${writers[@]}" # not the daemon, also our child
+	threads=$(grep -lx pmxcfs-fuse /proc/"$FS_PID"/task/*/comm | wc -l)
+	((threads > 2)) || fail "the worker pool did not grow under 8 writers ($threads workers)"
+	for i in $(seq 1 8); do
+		assert_content "$MNT/f$i.cfg" "w$i"$'\n'
+	done
+	fs_stop
+}
+
 t_daemon_mode() {
 	fs_init
 	local pid rc=0
