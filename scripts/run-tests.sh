@@ -20,13 +20,30 @@ JOBS=${CTEST_PARALLEL:-2}
 status=0
 
 cleanup() {
-	# our own leftovers only: daemons run from our build trees, and their mounts
+	# our own leftovers only: daemons run from our build trees, and the
+	# mounts and work directories of our tests (named by tests/fs/lib.sh,
+	# tests/fs/fs_harness.c and tests/bench/lib.sh), which a test killed at
+	# its CTest timeout could not remove itself
 	for pid in $(pgrep -x pmxcfs 2>/dev/null); do
 		exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
 		case "$exe" in
 		"$BUILD"/*|"$FUZZ_BUILD"/*|"$VG_BUILD"/*) kill -9 "$pid" 2>/dev/null || true ;;
 		esac
 	done
+	# a dead daemon's mount (ENOTCONN) of our tests, and its work directory;
+	# live mounts (another run's) are left alone
+	awk '$3 == "fuse.pmxcfs" || $3 == "fuse" { print $2 }' /proc/self/mounts |
+		grep -E '^(/var/tmp/pmxcfs-tools\.[^/]+/mnt|/tmp/pmxcfs-fs-[^/]+/mnt|/tmp/pmxcfs-bench-mnt\.[^/]+)$' |
+		while read -r m; do
+			if ! stat -- "$m" >/dev/null 2>&1; then
+				umount -l -- "$m" 2>/dev/null || continue
+				case "$m" in
+				*/mnt) rm -rf --one-file-system -- "${m%/mnt}" ;;
+				*) rmdir -- "$m" 2>/dev/null ;;
+				esac
+			fi
+		done
+	return 0
 }
 trap cleanup EXIT
 
