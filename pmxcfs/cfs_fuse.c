@@ -740,6 +740,12 @@ static void cfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 			err = ms.type == MEMDB_REG ? 0 : -EISDIR;
 	} else if (!err) {
 		err = memdb_getattr(c->mdb, res.inode, &ms);
+		/*
+		 * A new file is empty: O_TRUNC has nothing to do, and must not
+		 * make the handle dirty (a shell's "> file" closes a dup of it
+		 * first, which would commit an empty file for nothing).
+		 */
+		fi->flags &= ~O_TRUNC;
 	}
 	if (!err)
 		err = open_file(c, ms.inode, fi, fuse_req_ctx(req)->pid, &h);

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -83,10 +84,22 @@ static void recover_store(struct dfsm *d)
 	log_printf(LOG_WARNING, "reloaded database after a failed commit; the batch was refused");
 }
 
+static int64_t elapsed_us(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - since->tv_sec) * 1000000 +
+	    (now.tv_nsec - since->tv_nsec) / 1000;
+}
+
 static void apply_batch(struct dfsm *d, struct dfsm_req *batch)
 {
 	struct memdb_store store, *sp = NULL;
 	bool store_ok = true;
+	struct timespec start;
+	unsigned nops = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
 
 	memdb_wrlock(d->mdb);
 	if (d->db) {
@@ -108,12 +121,27 @@ static void apply_batch(struct dfsm *d, struct dfsm_req *batch)
 			break;
 		}
 		r->status = 0;
-		if (r->res.err)
-			log_printf(LOG_DEBUG, "%s refused: %s", cfs_op_type_name(op.type),
-			           strerror(-r->res.err));
+		nops++;
+		/*
+		 * -d: every op with its verdict (the blackbox keeps the last ones
+		 * too).  libqb's blackbox ignores %.*s precision: NUL-terminated
+		 * copies of the names.
+		 */
+		char name[CFS_OP_MAX_NAME + 1], newname[CFS_OP_MAX_NAME + 1];
+		snprintf(name, sizeof(name), "%.*s", (int)op.name_len, op.name ? op.name : "");
+		snprintf(newname, sizeof(newname), "%.*s", (int)op.newname_len,
+		         op.newname ? op.newname : "");
+		log_printf(LOG_DEBUG, "%s inode %llu parent %llu '%s'%s%s: %s, version %llu",
+		           cfs_op_type_name(op.type), (unsigned long long)op.inode,
+		           (unsigned long long)op.parent, name, newname[0] ? " -> " : "", newname,
+		           r->res.err ? strerror(-r->res.err) : "ok",
+		           (unsigned long long)r->res.version);
 	}
 	if (d->db && store_ok && database_commit(d->db))
 		store_ok = false;
+	if (store_ok)
+		log_printf(LOG_DEBUG, "batch of %u ops committed in %lld us", nops,
+		           (long long)elapsed_us(&start));
 	if (!store_ok) {
 		for (struct dfsm_req *r = batch; r; r = r->next)
 			r->status = -EIO;

@@ -833,6 +833,26 @@ t_reqloop() {
 	fs_stop
 }
 
+# -d logs every operation with its verdict; "> newfile" commits once (the
+# shell's close of a dup of a new, still empty file commits nothing).
+t_debug_log() {
+	fs_init
+	FS_EXTRA_ARGS=(-d)
+	fs_start
+	echo 'hostname: a' >"$MNT/lxc/100.conf"
+	assert_fails touch "$MNT/qemu-server/100.conf"
+	mv "$MNT/lxc/100.conf" "$MNT/nodes/$NODE/lxc/100.conf.tmp.1"
+	mv "$MNT/nodes/$NODE/lxc/100.conf.tmp.1" "$MNT/lxc/100.conf"
+	fs_stop
+	local log
+	log=$(cat "$FS_LOG")
+	assert_contains "$log" "debug dfsm: create" "debug log of a create"
+	assert_contains "$log" "'100.conf': File exists" "debug log of the refused second config"
+	assert_contains "$log" "'100.conf.tmp.1' -> 100.conf: ok" "debug log of a rename"
+	assert_contains "$log" "committed in" "debug log of a commit"
+	assert_eq 1 "$(grep -c 'debug dfsm: put ' "$FS_LOG")" "puts for one '> new file'"
+}
+
 t_daemon_mode() {
 	fs_init
 	local pid rc=0
