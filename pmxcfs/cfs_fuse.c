@@ -45,6 +45,9 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+/* How long a writer's open waits for page-cached readers to close (kstate.h). */
+#define CFS_WRITER_WAIT_MS 100
+
 /* Committed files up to this size are pushed into the kernel's page cache. */
 #define CFS_STORE_MAX (256 * 1024)
 
@@ -109,6 +112,7 @@ struct cfs_handle {
 	uint64_t inode;
 	uint64_t version; /* of the snapshot a reader was opened with */
 	bool pcached; /* a reader on the kernel page cache (kstate) */
+	bool gated; /* a writer registered with kstate_writer_open */
 	bool fresh; /* a writer nothing happened to since its open */
 	pid_t opener; /* the thread that opened it */
 	bool writable;
@@ -425,6 +429,8 @@ static void handle_release(struct cfs_fuse *c, struct cfs_handle *h)
 		uint64_t cur = memdb_getattr(c->mdb, inode, &ms) == 0 ? ms.version : 0;
 		drain = kstate_reader_close(c->kstate, inode, h->version, cur);
 	}
+	if (h->gated)
+		kstate_writer_close(c->kstate, inode);
 	handle_free(h);
 	if (drain) {
 		kinval_inode_attrs(c->kinval, inode);
@@ -668,6 +674,12 @@ static int open_file(struct cfs_fuse *c, uint64_t ino, struct fuse_file_info *fi
 	if (write) {
 		/* private buffer: bypass the shared page cache */
 		fi->direct_io = 1;
+		/* page-cached readers first finish, new ones go direct (kstate.h) */
+		if (!kstate_writer_open(c->kstate, ino, CFS_WRITER_WAIT_MS))
+			log_printf(LOG_DEBUG,
+			           "inode %llu: page-cached readers still open after %d ms",
+			           (unsigned long long)ino, CFS_WRITER_WAIT_MS);
+		h->gated = true;
 	} else {
 		fi->noflush = 1;
 		if (kstate_reader_open(c->kstate, ino, h->version)) {

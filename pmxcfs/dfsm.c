@@ -41,6 +41,7 @@ struct dfsm_req {
 	struct memdb_result res;
 	int status;
 	bool done;
+	bool taken; /* in a batch being applied (no longer in the queue) */
 	bool abandoned;
 };
 
@@ -51,6 +52,7 @@ struct dfsm {
 	pthread_cond_t done;
 	struct dfsm_req *head, *tail;
 	bool committing; /* a leader is applying a batch */
+	long log_secs, giveup_secs; /* dfsm_propose's waiting deadlines */
 	bool stopping;
 	bool failed; /* the store could not be reloaded: refuse writes */
 	bool quorate;
@@ -151,6 +153,24 @@ static void apply_batch(struct dfsm *d, struct dfsm_req *batch)
 	memdb_unlock(d->mdb);
 }
 
+/* Remove r from the queue (it is there: not taken); called with d->lock held. */
+static void unqueue(struct dfsm *d, struct dfsm_req *r)
+{
+	struct dfsm_req *prev = NULL;
+	for (struct dfsm_req *q = d->head; q; prev = q, q = q->next) {
+		if (q != r)
+			continue;
+		if (prev)
+			prev->next = r->next;
+		else
+			d->head = r->next;
+		if (d->tail == r)
+			d->tail = prev;
+		r->next = NULL;
+		return;
+	}
+}
+
 /* Lead one batch: called with d->lock held and !d->committing; returns with it held. */
 static void lead_batch(struct dfsm *d)
 {
@@ -167,6 +187,8 @@ static void lead_batch(struct dfsm *d)
 	if (!d->head)
 		d->tail = NULL;
 	last->next = NULL;
+	for (struct dfsm_req *r = batch; r; r = r->next)
+		r->taken = true;
 	d->committing = true;
 	pthread_mutex_unlock(&d->lock);
 
@@ -195,6 +217,8 @@ int dfsm_new(struct memdb *mdb, struct database *db, struct dfsm **out)
 	d->mdb = mdb;
 	d->db = db;
 	d->quorate = true;
+	d->log_secs = DFSM_WAIT_LOG_SECS;
+	d->giveup_secs = DFSM_WAIT_GIVEUP_SECS;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -226,6 +250,14 @@ void dfsm_free(struct dfsm *d)
 	pthread_cond_destroy(&d->done);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
+}
+
+void dfsm_set_deadlines(struct dfsm *d, long log_secs, long giveup_secs)
+{
+	pthread_mutex_lock(&d->lock);
+	d->log_secs = log_secs;
+	d->giveup_secs = giveup_secs;
+	pthread_mutex_unlock(&d->lock);
 }
 
 bool dfsm_quorate(struct dfsm *d)
@@ -272,7 +304,7 @@ int dfsm_propose(struct dfsm *d, const struct cfs_op *op, struct memdb_result *r
 	d->tail = r;
 
 	deadline = start;
-	deadline.tv_sec += DFSM_WAIT_LOG_SECS;
+	deadline.tv_sec += d->log_secs;
 	while (!r->done) {
 		if (!d->committing) {
 			lead_batch(d);
@@ -283,16 +315,27 @@ int dfsm_propose(struct dfsm *d, const struct cfs_op *op, struct memdb_result *r
 			long waited = deadline.tv_sec - start.tv_sec;
 			log_printf(LOG_WARNING, "%s has waited %ld s for its verdict",
 			           cfs_op_type_name(op->type), waited);
-			if (waited >= DFSM_WAIT_GIVEUP_SECS) {
-				log_printf(
-				    LOG_ERR,
-				    "giving up on %s after %ld s; its outcome will only be logged",
-				    cfs_op_type_name(op->type), waited);
-				r->abandoned = true;
+			if (waited >= d->giveup_secs) {
+				if (r->taken) {
+					/* being applied: the leader frees it, the log has the outcome */
+					log_printf(
+					    LOG_ERR,
+					    "giving up on %s after %ld s; its outcome will only be "
+					    "logged",
+					    cfs_op_type_name(op->type), waited);
+					r->abandoned = true;
+				} else {
+					/* still queued: withdraw it, it will never be applied */
+					log_printf(LOG_ERR,
+					           "giving up on %s after %ld s; withdrawn",
+					           cfs_op_type_name(op->type), waited);
+					unqueue(d, r);
+					req_free(r);
+				}
 				pthread_mutex_unlock(&d->lock);
 				return -ETIMEDOUT;
 			}
-			deadline.tv_sec += DFSM_WAIT_LOG_SECS;
+			deadline.tv_sec += d->log_secs;
 		}
 	}
 	pthread_mutex_unlock(&d->lock);

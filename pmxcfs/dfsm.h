@@ -17,8 +17,10 @@
  *   dfsm_propose() --enqueue--> QUEUED --a leader takes the batch--> APPLYING
  *        ^ waits (deadline)                                              |
  *        +------------- DONE (verdict, after commit) <-------------------+
- *   a proposer that gives up marks its request ABANDONED; the leader of
- *   its batch then frees it after applying (the outcome is only in the log).
+ *   a proposer that gives up while its request is still QUEUED withdraws
+ *   it (it is never applied); one whose request is APPLYING marks it
+ *   ABANDONED, and the leader frees it after applying (the outcome is only
+ *   in the log).
  *
  * Threads: any number of proposers (FUSE threads); no thread of its own.
  * Lock order: dfsm->lock is never held while taking memdb's lock.
@@ -39,6 +41,12 @@ int dfsm_new(struct memdb *mdb, struct database *db, struct dfsm **out);
 
 /* Apply what is still queued, refuse new proposals, free. */
 void dfsm_free(struct dfsm *d);
+
+/*
+ * How long dfsm_propose waits before it logs (every log_secs) and gives up
+ * (after giveup_secs: -ETIMEDOUT).  Defaults 5 and 120 s; tests shorten them.
+ */
+void dfsm_set_deadlines(struct dfsm *d, long log_secs, long giveup_secs);
 
 /*
  * Propose op and wait until it is applied and durable.  Returns 0 with the

@@ -38,8 +38,7 @@ struct kinval {
 	bool stopping;
 	struct fuse_session *se;
 	struct kinval_item *head, *tail;
-	uint64_t queued; /* items ever queued */
-	uint64_t delivered; /* items ever delivered (in queue order) */
+	bool delivering; /* the thread is inside a notify call with se */
 	kinval_store_done_fn store_done;
 	void *store_ctx;
 };
@@ -101,12 +100,13 @@ static void *kinval_thread(void *arg)
 		if (!k->head)
 			k->tail = NULL;
 		struct fuse_session *se = k->se;
+		k->delivering = se != NULL;
 		pthread_mutex_unlock(&k->lock);
 
 		deliver(k, se, it);
 
 		pthread_mutex_lock(&k->lock);
-		k->delivered++;
+		k->delivering = false;
 		pthread_cond_broadcast(&k->done);
 		if (it->waited) {
 			it->done = true; /* the waiter frees it */
@@ -159,6 +159,34 @@ int kinval_attach(struct kinval *k, struct fuse_session *se)
 	return err;
 }
 
+static void deadline_in(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+int kinval_quiesce(struct kinval *k, unsigned ms)
+{
+	struct timespec deadline;
+	int err = 0;
+
+	deadline_in(&deadline, (long)ms);
+	pthread_mutex_lock(&k->lock);
+	while (k->delivering) {
+		if (pthread_cond_timedwait(&k->done, &k->lock, &deadline) == ETIMEDOUT) {
+			err = k->delivering ? -EBUSY : 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&k->lock);
+	return err;
+}
+
 void kinval_free(struct kinval *k)
 {
 	if (!k)
@@ -179,17 +207,6 @@ void kinval_free(struct kinval *k)
 	free(k);
 }
 
-static void deadline_in(struct timespec *ts, long ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static void kinval_push(struct kinval *k, struct kinval_item *it, bool wait)
 {
 	struct timespec deadline;
@@ -206,7 +223,6 @@ static void kinval_push(struct kinval *k, struct kinval_item *it, bool wait)
 	else
 		k->head = it;
 	k->tail = it;
-	k->queued++;
 	pthread_cond_signal(&k->work);
 	if (!wait) {
 		pthread_mutex_unlock(&k->lock);

@@ -32,6 +32,13 @@ int kinval_new(struct kinval **out);
  * daemonized: the first attach starts the thread); NULL stops delivering.
  */
 int kinval_attach(struct kinval *k, struct fuse_session *se);
+/*
+ * After kinval_attach(k, NULL): wait up to ms until the thread is out of any
+ * notify call that still uses the old session (one may wait for a lock that
+ * a request of the ending session holds, released when it is unmounted).
+ * 0, or -EBUSY: the session must not be destroyed, nor k freed.
+ */
+int kinval_quiesce(struct kinval *k, unsigned ms);
 /* Stop the thread; pending items are dropped. */
 void kinval_free(struct kinval *k);
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define KSTATE_BUCKETS 1024
 
@@ -19,11 +20,13 @@ struct kentry {
 	unsigned pc_count;
 	unsigned draining; /* invalidations in progress */
 	bool storing; /* store_version is being pushed into the page cache */
+	unsigned writers; /* open writable handles: readers use direct I/O */
 	uint64_t store_version;
 };
 
 struct kstate {
 	pthread_mutex_t lock;
+	pthread_cond_t readers_gone; /* some entry's pc_count dropped to 0 */
 	struct kentry *buckets[KSTATE_BUCKETS];
 };
 
@@ -33,6 +36,11 @@ int kstate_new(struct kstate **out)
 	if (!ks)
 		return -ENOMEM;
 	pthread_mutex_init(&ks->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ks->readers_gone, &ca);
+	pthread_condattr_destroy(&ca);
 	*out = ks;
 	return 0;
 }
@@ -49,6 +57,7 @@ void kstate_free(struct kstate *ks)
 			e = next;
 		}
 	}
+	pthread_cond_destroy(&ks->readers_gone);
 	pthread_mutex_destroy(&ks->lock);
 	free(ks);
 }
@@ -83,7 +92,7 @@ static void put(struct kstate *ks, uint64_t inode)
 {
 	struct kentry **pp = slot(ks, inode);
 	struct kentry *e = *pp;
-	if (e && !e->pc_count && !e->draining && !e->storing) {
+	if (e && !e->pc_count && !e->draining && !e->storing && !e->writers) {
 		*pp = e->next;
 		free(e);
 	}
@@ -96,7 +105,7 @@ bool kstate_reader_open(struct kstate *ks, uint64_t inode, uint64_t version)
 	pthread_mutex_lock(&ks->lock);
 	struct kentry *e = find(ks, inode);
 	if (e &&
-	    (e->draining || (e->pc_count && e->pc_version != version) ||
+	    (e->draining || e->writers || (e->pc_count && e->pc_version != version) ||
 	     (e->storing && e->store_version != version)))
 		goto out_unlock;
 	e = get(ks, inode);
@@ -119,14 +128,57 @@ bool kstate_reader_close(struct kstate *ks, uint64_t inode, uint64_t version, ui
 	pthread_mutex_lock(&ks->lock);
 	struct kentry *e = find(ks, inode);
 	if (e && e->pc_count && e->pc_version == version) {
-		if (--e->pc_count == 0 && version != cur_version) {
-			e->draining++;
-			drain = true;
+		if (--e->pc_count == 0) {
+			pthread_cond_broadcast(&ks->readers_gone);
+			if (version != cur_version) {
+				e->draining++;
+				drain = true;
+			}
 		}
 		put(ks, inode);
 	}
 	pthread_mutex_unlock(&ks->lock);
 	return drain;
+}
+
+bool kstate_writer_open(struct kstate *ks, uint64_t inode, unsigned wait_ms)
+{
+	struct timespec deadline;
+	bool clear = true;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += wait_ms / 1000;
+	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&ks->lock);
+	struct kentry *e = get(ks, inode);
+	if (!e) {
+		pthread_mutex_unlock(&ks->lock);
+		return false; /* out of memory: proceed without the gate */
+	}
+	e->writers++;
+	while (e->pc_count) {
+		if (pthread_cond_timedwait(&ks->readers_gone, &ks->lock, &deadline) == ETIMEDOUT) {
+			clear = e->pc_count == 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ks->lock);
+	return clear;
+}
+
+void kstate_writer_close(struct kstate *ks, uint64_t inode)
+{
+	pthread_mutex_lock(&ks->lock);
+	struct kentry *e = find(ks, inode);
+	if (e && e->writers) {
+		e->writers--;
+		put(ks, inode);
+	}
+	pthread_mutex_unlock(&ks->lock);
 }
 
 bool kstate_store_begin(struct kstate *ks, uint64_t inode, uint64_t version)

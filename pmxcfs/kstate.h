@@ -7,11 +7,15 @@
  * opened, and each writer a private buffer, so the shared page cache is only
  * safe while all page-cached readers of an inode read the same version.
  * The size reported to the kernel is always the committed one (a stat must
- * be right), and the kernel bounds page-cache reads by it: a reader of a
- * superseded version reads its own bytes, up to the current size (a
- * shorter new version ends it early; a longer one does not extend it: the
- * short read tells the kernel where its content ends).  Called by cfs_fuse
- * only.
+ * be right), and the kernel bounds page-cache reads by it.  A size that
+ * grows under a page-cached reader would show it zeros past its end (the
+ * page tail past EOF is zero-filled and cached; a short READ shrinks the
+ * kernel's size only when no other attribute change raced it), so a writer
+ * first waits for page-cached readers to close and keeps new readers on
+ * direct I/O until it closes (kstate_writer_open).  A reader that stays
+ * open longer than that wait reads its own bytes up to the current size: a
+ * shorter new version ends it early, a longer one may show it zeros.
+ * Called by cfs_fuse only.
  *
  * Per inode (an entry exists only while one of these holds):
  *   pc_count > 0   page-cached readers are open, all of version pc_version;
@@ -20,9 +24,11 @@
  *                  caller is dropping the kernel's cached size
  *   storing        a just-committed version is being pushed into the
  *                  kernel's page cache (only when no reader had it cached)
+ *   writers > 0    writable handles are open: readers use direct I/O
  *
  * Invariant: a read-only open gets the page cache only when no entry holds
- * a different version, is draining or storing another version; every other
+ * a different version, has a writer, is draining or storing another
+ * version; every other
  * reader is served by direct I/O from its own snapshot.  So stale bytes are
  * only ever read by readers of the version they belong to.  Writers never
  * touch the shared cache (direct I/O into a private buffer): a writer's
@@ -60,6 +66,17 @@ bool kstate_reader_open(struct kstate *ks, uint64_t inode, uint64_t version);
  * caller does that, then calls kstate_drained().
  */
 bool kstate_reader_close(struct kstate *ks, uint64_t inode, uint64_t version, uint64_t cur_version);
+
+/*
+ * A writable open of inode.  From now until kstate_writer_close, readers of
+ * the inode use direct I/O: a writer's direct writes grow the kernel's size
+ * of the inode before its commit, and a page-cached reader would then read
+ * zeros past its own end.  Waits up to wait_ms for page-cached readers that
+ * are still open to close (a config file is read in microseconds); returns
+ * false when some stay open longer (they keep their risk, see pmxcfs.8).
+ */
+bool kstate_writer_open(struct kstate *ks, uint64_t inode, unsigned wait_ms);
+void kstate_writer_close(struct kstate *ks, uint64_t inode);
 
 /*
  * A commit made version the file's content: may it be pushed into the

@@ -362,6 +362,7 @@ int main(int argc, char **argv)
 	struct dfsm *dfsm = NULL;
 	struct kinval *kinval = NULL;
 	struct kstate *kstate = NULL;
+	bool kinval_stuck = false;
 	struct clusterlog *clog = NULL;
 	struct fuse_session *se = NULL;
 	struct cfs_fuse ctx;
@@ -474,13 +475,20 @@ int main(int argc, char **argv)
 out_unmount:
 	kinval_attach(kinval, NULL);
 	fuse_session_unmount(se);
+	/* a notify still in the kernel must be out before the session goes */
+	if (kinval_quiesce(kinval, 2000) != 0) {
+		log_printf(LOG_ERR, "cache invalidation thread stuck at exit; leaving it");
+		kinval_stuck = true;
+	}
 out_remove_handlers:
 	fuse_remove_signal_handlers(se);
 out_destroy_session:
-	fuse_session_destroy(se);
+	if (!kinval_stuck)
+		fuse_session_destroy(se);
 	cfs_fuse_cleanup();
 out_free_kinval:
-	kinval_free(kinval);
+	if (!kinval_stuck)
+		kinval_free(kinval);
 	kstate_free(kstate);
 	clusterlog_free(clog);
 out_free_dfsm:

@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define T0 1700000000
 #define NTHREADS 6
@@ -322,6 +323,58 @@ static void t_store_failure_sticky(void)
 	env_stop(&e);
 }
 
+/*
+ * A proposer that gives up while its request is still queued behind a stuck
+ * commit withdraws it: the caller was told ETIMEDOUT, so the op must never
+ * be applied (for a lock mkdir it would take a lock the caller gave up on).
+ */
+struct giveup_arg {
+	struct dfsm *d;
+	const char *name;
+	int result;
+};
+
+static void *giveup_proposer(void *p)
+{
+	struct giveup_arg *a = p;
+	struct cfs_op op = { .type = CFS_OP_MKDIR,
+		             .parent = MEMDB_ROOT_INODE,
+		             .name = a->name,
+		             .name_len = (uint32_t)strlen(a->name),
+		             .now = T0 };
+	struct memdb_result res;
+	int r = dfsm_propose(a->d, &op, &res);
+	a->result = r ? r : res.err;
+	return NULL;
+}
+
+static void t_giveup_withdraws_queued(void)
+{
+	struct env e;
+	struct memdb_stat st;
+	pthread_t t1, t2;
+
+	env_start(&e, false);
+	dfsm_set_deadlines(e.d, 1, 2);
+	struct giveup_arg a1 = { e.d, "stuck", 1 }, a2 = { e.d, "queued", 1 };
+	memdb_wrlock(e.mdb); /* the first leader's apply is stuck behind this */
+	ASSERT_EQ(pthread_create(&t1, NULL, giveup_proposer, &a1), 0);
+	usleep(200 * 1000);
+	ASSERT_EQ(pthread_create(&t2, NULL, giveup_proposer, &a2), 0);
+	pthread_join(t2, NULL); /* gives up after 2 s, still queued */
+	ASSERT_EQ(a2.result, -ETIMEDOUT);
+	memdb_unlock(e.mdb);
+	pthread_join(t1, NULL);
+	ASSERT_EQ(a1.result, 0); /* the leader applies its own batch once unstuck */
+	/* an unrelated op later, and the shutdown, apply nothing of "queued" */
+	ASSERT_EQ(
+	    propose_name(e.d, CFS_OP_MKDIR, MEMDB_ROOT_INODE, "later", &(struct memdb_result){ 0 }),
+	    0);
+	ASSERT_EQ(memdb_lookup(e.mdb, MEMDB_ROOT_INODE, "queued", &st), -ENOENT);
+	ASSERT_EQ(memdb_lookup(e.mdb, MEMDB_ROOT_INODE, "stuck", &st), 0);
+	env_stop(&e);
+}
+
 static const struct test_case cases[] = {
 	{ "propose_memory_only", t_propose_memory_only },
 	{ "propose_durable", t_propose_durable },
@@ -329,6 +382,7 @@ static const struct test_case cases[] = {
 	{ "concurrent_proposers", t_concurrent_proposers },
 	{ "commit_failure_recovers", t_commit_failure_recovers },
 	{ "store_failure_sticky", t_store_failure_sticky },
+	{ "giveup_withdraws_queued", t_giveup_withdraws_queued },
 };
 
 TEST_MAIN(cases)
