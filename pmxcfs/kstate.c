@@ -186,8 +186,10 @@ bool kstate_store_begin(struct kstate *ks, uint64_t inode, uint64_t version)
 	bool ok = false;
 
 	pthread_mutex_lock(&ks->lock);
-	if (!find(ks, inode)) {
-		struct kentry *e = get(ks, inode);
+	struct kentry *e = find(ks, inode);
+	/* open writers do not matter: readers use direct I/O while they are open */
+	if (!e || (!e->pc_count && !e->draining && !e->storing)) {
+		e = get(ks, inode);
 		if (e) {
 			e->storing = true;
 			e->store_version = version;

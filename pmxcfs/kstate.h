@@ -81,8 +81,9 @@ void kstate_writer_close(struct kstate *ks, uint64_t inode);
 /*
  * A commit made version the file's content: may it be pushed into the
  * kernel's page cache (so the next reader needs no READ)?  Only when no
- * entry exists for inode (no page-cached reader of another version could
- * see the new pages).  True: the caller pushes it, then calls
+ * page-cached reader is open, nothing is draining and no other store runs
+ * (no page-cached reader of another version could see the new pages); open
+ * writers do not matter.  True: the caller pushes it, then calls
  * kstate_store_end(); meanwhile readers of other versions use direct I/O.
  */
 bool kstate_store_begin(struct kstate *ks, uint64_t inode, uint64_t version);

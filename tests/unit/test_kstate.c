@@ -94,6 +94,38 @@ static void t_store(void)
 	kstate_free(ks);
 }
 
+static void t_store_with_writer(void)
+{
+	struct kstate *ks = ks_new();
+	/* the committing writer itself is open: the store is allowed */
+	ASSERT(kstate_writer_open(ks, 10, 0));
+	ASSERT(kstate_store_begin(ks, 10, 7));
+	/* readers stay on direct I/O while the writer is open, store or not */
+	ASSERT(!kstate_reader_open(ks, 10, 7));
+	kstate_store_end(ks, 10);
+	kstate_writer_close(ks, 10);
+	ASSERT(kstate_reader_open(ks, 10, 7));
+	kstate_free(ks);
+}
+
+static void t_writer_waits_for_readers(void)
+{
+	struct kstate *ks = ks_new();
+	ASSERT(kstate_reader_open(ks, 10, 5));
+	/* a reader stays open: the writer's wait times out */
+	ASSERT(!kstate_writer_open(ks, 10, 20));
+	/* new readers go direct while the writer is open */
+	ASSERT(!kstate_reader_open(ks, 10, 5));
+	ASSERT(!kstate_reader_close(ks, 10, 5, 5));
+	kstate_writer_close(ks, 10);
+	ASSERT(kstate_reader_open(ks, 10, 5));
+	ASSERT(!kstate_reader_close(ks, 10, 5, 5));
+	/* no reader: no wait */
+	ASSERT(kstate_writer_open(ks, 10, 1000));
+	kstate_writer_close(ks, 10);
+	kstate_free(ks);
+}
+
 static void t_no_store_while_readers(void)
 {
 	struct kstate *ks = ks_new();
@@ -173,6 +205,8 @@ static const struct test_case cases[] = {
 	{ "removed_file_drains", t_removed_file_drains },
 	{ "store", t_store },
 	{ "no_store_while_readers", t_no_store_while_readers },
+	{ "store_with_writer", t_store_with_writer },
+	{ "writer_waits_for_readers", t_writer_waits_for_readers },
 	{ "unknown_calls_harmless", t_unknown_calls_harmless },
 	{ "many_inodes", t_many_inodes },
 	{ "threads", t_threads },
