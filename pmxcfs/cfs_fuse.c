@@ -1345,6 +1345,14 @@ static void cfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &=
 	    ~(unsigned)(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	/*
+	 * No automatic page invalidation when a GETATTR shows a new mtime:
+	 * pmxcfs decides which pages the kernel keeps (keep_cache per open,
+	 * kstate, the store after a commit), and the first GETATTR after a
+	 * commit would otherwise throw the stored new content away.  A size
+	 * change still drops pages (the kernel does that regardless).
+	 */
+	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	conn->want &= ~(unsigned)(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS); /* local locks */
 }
 

@@ -569,7 +569,7 @@ static void t_writer_fstat(void)
  */
 static void t_stat_after_close(void)
 {
-	char buf[600];
+	char buf[608], old[608];
 
 	fs_start(&fs);
 	put_str("f", "initial");
@@ -586,6 +586,14 @@ static void t_stat_after_close(void)
 		ASSERT_OK(ftruncate(fd, (off_t)len + 3));
 		ASSERT_OK(close(fd));
 		ASSERT_EQ(size_of("f"), (off_t)len + 3);
+		/* same size, new bytes: the cached pages of the old version must go */
+		memcpy(old, buf, len);
+		memset(old + len, 0, 3);
+		expect_content("f", old, len + 3);
+		memset(buf, 'A' + i % 26, len + 3);
+		(void)size_of("f");
+		put("f", buf, len + 3);
+		expect_content("f", buf, len + 3);
 	}
 	fs_stop(&fs);
 	fs_cleanup(&fs);
