@@ -70,57 +70,6 @@ static struct memdb *fixture(void)
 	return db;
 }
 
-/* Persisted rows, one per inode, and the persisted version. */
-struct mirror {
-	struct mu_dump rows;
-	uint64_t version;
-	int calls;
-};
-
-static struct mu_row *mirror_find(struct mirror *m, uint64_t inode)
-{
-	for (size_t i = 0; i < m->rows.n; i++)
-		if (m->rows.rows[i].inode == inode)
-			return &m->rows.rows[i];
-	return NULL;
-}
-
-static void mirror_drop(struct mirror *m, uint64_t inode)
-{
-	struct mu_row *r = mirror_find(m, inode);
-	if (!r)
-		return;
-	free(r->name);
-	free(r->data);
-	*r = m->rows.rows[--m->rows.n];
-}
-
-static int mirror_write(void *ctx, const struct memdb_row *row)
-{
-	struct mirror *m = ctx;
-	m->calls++;
-	mirror_drop(m, row->inode);
-	return mu_dump_add(&m->rows, row);
-}
-
-static int mirror_delete(void *ctx, uint64_t inode)
-{
-	struct mirror *m = ctx;
-	m->calls++;
-	if (!mirror_find(m, inode))
-		TEST_FAIL("delete of inode %" PRIu64 " that was never stored", inode);
-	mirror_drop(m, inode);
-	return 0;
-}
-
-static int mirror_version(void *ctx, uint64_t version)
-{
-	struct mirror *m = ctx;
-	m->calls++;
-	m->version = version;
-	return 0;
-}
-
 /* The registered guests of a tree, sorted: "<vmid> <node> <type>" lines. */
 struct vms {
 	char line[64][80];
@@ -185,23 +134,6 @@ static void check_reload(struct memdb *db, const struct mu_dump *d)
 	for (size_t i = 0; i < live.n; i++)
 		ASSERT_STR_EQ(live.line[i], loaded.line[i]);
 	memdb_free(c);
-}
-
-static void assert_same_op(const struct cfs_op *a, const struct cfs_op *b)
-{
-	ASSERT_EQ(a->type, b->type);
-	ASSERT_EQ(a->flags, b->flags);
-	ASSERT_EQ(a->inode, b->inode);
-	ASSERT_EQ(a->parent, b->parent);
-	ASSERT_EQ(a->newparent, b->newparent);
-	ASSERT_EQ(a->now, b->now);
-	ASSERT_EQ(a->mtime, b->mtime);
-	ASSERT_EQ(a->name_len, b->name_len);
-	ASSERT_EQ(a->newname_len, b->newname_len);
-	ASSERT_EQ(a->data_len, b->data_len);
-	ASSERT(a->name_len == 0 || memcmp(a->name, b->name, a->name_len) == 0);
-	ASSERT(a->newname_len == 0 || memcmp(a->newname, b->newname, a->newname_len) == 0);
-	ASSERT(a->data_len == 0 || memcmp(a->data, b->data, a->data_len) == 0);
 }
 
 /* ---- input: a decodable op ---- */
@@ -284,8 +216,8 @@ static void run_script(const uint8_t *data, size_t size)
 	static char big[MEMDB_MAX_FILE_SIZE + 1];
 	struct reader r = { data, size };
 	struct memdb *a = fixture(), *b = fixture();
-	struct mirror m = { .calls = 0 };
-	struct memdb_store store = { mirror_write, mirror_delete, mirror_version, &m };
+	struct mu_mirror m = { .calls = 0 };
+	struct memdb_store store = mu_mirror_store(&m);
 
 	memdb_wrlock(a);
 	ASSERT_EQ(memdb_foreach_row(a, mu_dump_add, &m.rows), 0);
@@ -337,7 +269,7 @@ static void run_script(const uint8_t *data, size_t size)
 			continue;
 		}
 		ASSERT_EQ(dr, 0);
-		assert_same_op(&op, &dec);
+		mu_assert_same_op(&op, &dec);
 
 		struct memdb_result ra, rb;
 		uint64_t v = memdb_version(a);

@@ -4,6 +4,8 @@
 #include "tests/unit/memdb_util.h"
 #include "tests/test.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,4 +204,80 @@ void mu_mkdirs(struct memdb *db, const char *path, int64_t now)
 		}
 		buf[i] = c;
 	}
+}
+
+static struct mu_row *mirror_find(struct mu_mirror *m, uint64_t inode)
+{
+	for (size_t i = 0; i < m->rows.n; i++)
+		if (m->rows.rows[i].inode == inode)
+			return &m->rows.rows[i];
+	return NULL;
+}
+
+static void mirror_drop(struct mu_mirror *m, uint64_t inode)
+{
+	struct mu_row *r = mirror_find(m, inode);
+	if (!r)
+		return;
+	free(r->name);
+	free(r->data);
+	*r = m->rows.rows[--m->rows.n];
+}
+
+static int mirror_fail(struct mu_mirror *m)
+{
+	m->calls++;
+	return m->fail_after > 0 && m->calls >= m->fail_after ? -EIO : 0;
+}
+
+static int mirror_write(void *ctx, const struct memdb_row *row)
+{
+	struct mu_mirror *m = ctx;
+	if (mirror_fail(m))
+		return -EIO;
+	mirror_drop(m, row->inode);
+	return mu_dump_add(&m->rows, row);
+}
+
+static int mirror_delete(void *ctx, uint64_t inode)
+{
+	struct mu_mirror *m = ctx;
+	if (mirror_fail(m))
+		return -EIO;
+	if (!mirror_find(m, inode))
+		TEST_FAIL("delete of inode %" PRIu64 " that was never stored", inode);
+	mirror_drop(m, inode);
+	return 0;
+}
+
+static int mirror_version(void *ctx, uint64_t version)
+{
+	struct mu_mirror *m = ctx;
+	if (mirror_fail(m))
+		return -EIO;
+	m->version = version;
+	return 0;
+}
+
+struct memdb_store mu_mirror_store(struct mu_mirror *m)
+{
+	struct memdb_store s = { mirror_write, mirror_delete, mirror_version, m };
+	return s;
+}
+
+void mu_assert_same_op(const struct cfs_op *a, const struct cfs_op *b)
+{
+	ASSERT_EQ(a->type, b->type);
+	ASSERT_EQ(a->flags, b->flags);
+	ASSERT_EQ(a->inode, b->inode);
+	ASSERT_EQ(a->parent, b->parent);
+	ASSERT_EQ(a->newparent, b->newparent);
+	ASSERT_EQ(a->now, b->now);
+	ASSERT_EQ(a->mtime, b->mtime);
+	ASSERT_EQ(a->name_len, b->name_len);
+	ASSERT_EQ(a->newname_len, b->newname_len);
+	ASSERT_EQ(a->data_len, b->data_len);
+	ASSERT(a->name_len == 0 || memcmp(a->name, b->name, a->name_len) == 0);
+	ASSERT(a->newname_len == 0 || memcmp(a->newname, b->newname, a->newname_len) == 0);
+	ASSERT(a->data_len == 0 || memcmp(a->data, b->data, a->data_len) == 0);
 }

@@ -1,7 +1,8 @@
 /*
- * memdb_util.h - helpers shared by the unit tests that drive memdb
- * (test_memdb.c, test_database.c, test_dfsm.c): apply ops by path, and take
- * a sorted copy of a whole tree ("dump") to compare two trees row by row.
+ * memdb_util.h - helpers shared by the unit tests and fuzzers that drive
+ * memdb (test_memdb.c, test_database.c, test_dfsm.c, test_cfs_op.c,
+ * fuzz_cfs_op.c): apply ops by path, take a sorted copy of a whole tree
+ * ("dump") to compare two trees row by row, mirror a store, compare ops.
  * Every helper asserts on misuse (via tests/test.h), so a test reads as a
  * list of operations and expected verdicts.
  */
@@ -39,6 +40,24 @@ void mu_dump_assert_equal(const struct mu_dump *a, const struct mu_dump *b);
 int mu_dump_add(void *ctx, const struct memdb_row *row);
 /* Sort the rows by inode (after mu_dump_add calls). */
 void mu_dump_sort(struct mu_dump *d);
+
+/*
+ * A memdb_store that mirrors every persisted row into rows (unsorted, one
+ * entry per inode) and the version, counting its calls; with fail_after > 0
+ * the fail_after-th call and every later one fail with -EIO.  Seed rows with
+ * memdb_foreach_row(db, mu_dump_add, &m->rows); free with mu_dump_free.
+ */
+struct mu_mirror {
+	struct mu_dump rows;
+	uint64_t version;
+	int fail_after;
+	int calls;
+};
+
+struct memdb_store mu_mirror_store(struct mu_mirror *m);
+
+/* Abort unless a and b are the same op, field by field and byte by byte. */
+void mu_assert_same_op(const struct cfs_op *a, const struct cfs_op *b);
 
 /* Apply op under the write lock without a store; returns the verdict. */
 int mu_apply(struct memdb *db, const struct cfs_op *op, struct memdb_result *res);

@@ -7,6 +7,7 @@
 #include "proto/cfs_op.h"
 #include "proto/crc32.h"
 #include "tests/test.h"
+#include "tests/unit/memdb_util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -53,23 +54,6 @@ static uint8_t *encode(const struct cfs_op *op, size_t *len)
 	return buf;
 }
 
-static void assert_same_op(const struct cfs_op *a, const struct cfs_op *b)
-{
-	ASSERT_EQ(a->type, b->type);
-	ASSERT_EQ(a->flags, b->flags);
-	ASSERT_EQ(a->inode, b->inode);
-	ASSERT_EQ(a->parent, b->parent);
-	ASSERT_EQ(a->newparent, b->newparent);
-	ASSERT_EQ(a->now, b->now);
-	ASSERT_EQ(a->mtime, b->mtime);
-	ASSERT_EQ(a->name_len, b->name_len);
-	ASSERT_EQ(a->newname_len, b->newname_len);
-	ASSERT_EQ(a->data_len, b->data_len);
-	ASSERT(a->name_len == 0 || memcmp(a->name, b->name, a->name_len) == 0);
-	ASSERT(a->newname_len == 0 || memcmp(a->newname, b->newname, a->newname_len) == 0);
-	ASSERT(a->data_len == 0 || memcmp(a->data, b->data, a->data_len) == 0);
-}
-
 /* Encode, decode, compare; decoded pointers must point into the buffer. */
 static void roundtrip(const struct cfs_op *op)
 {
@@ -81,7 +65,7 @@ static void roundtrip(const struct cfs_op *op)
 	ASSERT_EQ(get32(buf + OFF_LEN), len);
 	memset(&out, 0xa5, sizeof(out));
 	ASSERT_EQ(cfs_op_decode(buf, len, &out), 0);
-	assert_same_op(op, &out);
+	mu_assert_same_op(op, &out);
 	ASSERT((const uint8_t *)out.name >= buf && (const uint8_t *)out.name <= buf + len);
 	ASSERT((const uint8_t *)out.data >= buf && (const uint8_t *)out.data <= buf + len);
 	/* encoding the decoded op gives the same bytes */

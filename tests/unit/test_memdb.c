@@ -1182,72 +1182,11 @@ static void t_determinism(void)
 	memdb_free(c);
 }
 
-/* A store that mirrors every persisted row, to compare with the tree. */
-struct mirror {
-	struct mu_dump rows; /* unsorted while collecting; one entry per inode */
-	uint64_t version;
-	int fail_after; /* > 0: the n-th callback fails with -EIO */
-	int calls;
-};
-
-static struct mu_row *mirror_find(struct mirror *m, uint64_t inode)
-{
-	for (size_t i = 0; i < m->rows.n; i++)
-		if (m->rows.rows[i].inode == inode)
-			return &m->rows.rows[i];
-	return NULL;
-}
-
-static void mirror_drop(struct mirror *m, uint64_t inode)
-{
-	struct mu_row *r = mirror_find(m, inode);
-	if (!r)
-		return;
-	free(r->name);
-	free(r->data);
-	*r = m->rows.rows[--m->rows.n];
-}
-
-static int mirror_fail(struct mirror *m)
-{
-	m->calls++;
-	return m->fail_after > 0 && m->calls >= m->fail_after ? -EIO : 0;
-}
-
-static int mirror_write(void *ctx, const struct memdb_row *row)
-{
-	struct mirror *m = ctx;
-	if (mirror_fail(m))
-		return -EIO;
-	mirror_drop(m, row->inode);
-	return mu_dump_add(&m->rows, row);
-}
-
-static int mirror_delete(void *ctx, uint64_t inode)
-{
-	struct mirror *m = ctx;
-	if (mirror_fail(m))
-		return -EIO;
-	if (!mirror_find(m, inode))
-		TEST_FAIL("delete of inode %" PRIu64 " that was never stored", inode);
-	mirror_drop(m, inode);
-	return 0;
-}
-
-static int mirror_version(void *ctx, uint64_t version)
-{
-	struct mirror *m = ctx;
-	if (mirror_fail(m))
-		return -EIO;
-	m->version = version;
-	return 0;
-}
-
 static void t_store_callbacks(void)
 {
 	struct memdb *db = fresh();
-	struct mirror m = { .fail_after = 0 };
-	struct memdb_store store = { mirror_write, mirror_delete, mirror_version, &m };
+	struct mu_mirror m = { .fail_after = 0 };
+	struct memdb_store store = mu_mirror_store(&m);
 	uint32_t seed = 777;
 	char name[32], newname[32], data[64];
 
@@ -1305,8 +1244,8 @@ static void t_store_callbacks(void)
 static void t_store_failure(void)
 {
 	struct memdb *db = fresh();
-	struct mirror m = { .fail_after = 1 };
-	struct memdb_store store = { mirror_write, mirror_delete, mirror_version, &m };
+	struct mu_mirror m = { .fail_after = 1 };
+	struct memdb_store store = mu_mirror_store(&m);
 	struct memdb_result res;
 	struct cfs_op op = { .type = CFS_OP_CREATE, .parent = 1, .name = "f", .name_len = 1 };
 
