@@ -36,6 +36,8 @@
  * p99 | ratio DIR/baseline), latencies in microseconds; with --json, one
  * JSON document too (after the table on stdout, or into FILE).
  */
+#include "latency.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -68,20 +70,12 @@ static const char *const phase_names[PH_COUNT] = {
 	"create", "overwrite", "read", "read.1st", "read.warm", "rename", "unlink",
 };
 
-struct stats {
-	bool valid;
-	size_t n;
-	double secs; /* wall time of the phase */
-	double ops; /* n / secs */
-	double p50_us, p99_us, max_us, mean_us;
-};
-
 struct side {
 	const char *label;
 	const char *dir;
 	char work[4096]; /* our subdirectory of dir */
 	bool made;
-	struct stats st[PH_COUNT];
+	struct latency st[PH_COUNT];
 };
 
 static size_t opt_files = 1000;
@@ -193,39 +187,6 @@ static void read_verify(const char *path, const char *expected)
 	}
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of a sorted array. */
-static double pct_us(const uint64_t *v, size_t n, double p)
-{
-	size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
-	if (rank < 1)
-		rank = 1;
-	if (rank > n)
-		rank = n;
-	return (double)v[rank - 1] / 1000.0;
-}
-
-static void summarize(struct stats *st, uint64_t *v, size_t n, uint64_t wall_ns)
-{
-	double sum = 0;
-	for (size_t k = 0; k < n; k++)
-		sum += (double)v[k];
-	qsort(v, n, sizeof(*v), cmp_u64);
-	st->valid = true;
-	st->n = n;
-	st->secs = (double)wall_ns / 1e9;
-	st->ops = wall_ns ? (double)n / st->secs : 0;
-	st->p50_us = pct_us(v, n, 50);
-	st->p99_us = pct_us(v, n, 99);
-	st->max_us = (double)v[n - 1] / 1000.0;
-	st->mean_us = sum / (double)n / 1000.0;
-}
-
 static void make_workdir(struct side *s)
 {
 	struct stat sb;
@@ -265,7 +226,7 @@ static void run_phase(struct side *s, enum phase ph)
 			t1 = now_ns();
 			lat[i] = t1 - t0;
 		}
-		summarize(&s->st[ph], lat, n, now_ns() - start);
+		latency_summarize(&s->st[ph], lat, n, now_ns() - start);
 		break;
 	case PH_READ: {
 		/* passes over unchanged files (last written by the overwrite phase) */
@@ -284,11 +245,11 @@ static void run_phase(struct side *s, enum phase ph)
 		}
 		uint64_t end = now_ns();
 		size_t all = (size_t)opt_passes * n;
-		/* read.warm and read.1st first: summarize() sorts its slice */
+		/* read.warm and read.1st first: latency_summarize() sorts its slice */
 		if (opt_passes > 1)
-			summarize(&s->st[PH_READ_WARM], lat + n, all - n, end - first_end);
-		summarize(&s->st[PH_READ_FIRST], lat, n, first_end - start);
-		summarize(&s->st[PH_READ], lat, all, end - start);
+			latency_summarize(&s->st[PH_READ_WARM], lat + n, all - n, end - first_end);
+		latency_summarize(&s->st[PH_READ_FIRST], lat, n, first_end - start);
+		latency_summarize(&s->st[PH_READ], lat, all, end - start);
 		break;
 	}
 	case PH_RENAME:
@@ -301,7 +262,7 @@ static void run_phase(struct side *s, enum phase ph)
 			t1 = now_ns();
 			lat[i] = t1 - t0;
 		}
-		summarize(&s->st[ph], lat, n, now_ns() - start);
+		latency_summarize(&s->st[ph], lat, n, now_ns() - start);
 		/* untimed: the renamed files still hold the overwrite content */
 		for (size_t i = 0; i < n; i += (n / 10 ? n / 10 : 1)) {
 			struct stat sb;
@@ -322,7 +283,7 @@ static void run_phase(struct side *s, enum phase ph)
 			t1 = now_ns();
 			lat[i] = t1 - t0;
 		}
-		summarize(&s->st[ph], lat, n, now_ns() - start);
+		latency_summarize(&s->st[ph], lat, n, now_ns() - start);
 		/* rmdir fails unless every file is gone */
 		if (rmdir(s->work) != 0)
 			die("rmdir %s after unlinking all files: %s", s->work, strerror(errno));
@@ -353,7 +314,7 @@ static void cleanup(void)
 	}
 }
 
-static void fmt_num(char *out, size_t len, const struct stats *st, int which)
+static void fmt_num(char *out, size_t len, const struct latency *st, int which)
 {
 	if (!st || !st->valid) {
 		snprintf(out, len, "-");
@@ -363,7 +324,7 @@ static void fmt_num(char *out, size_t len, const struct stats *st, int which)
 	snprintf(out, len, which == 0 ? "%.0f" : "%.1f", v);
 }
 
-static double ratio_of(const struct stats *a, const struct stats *b)
+static double ratio_of(const struct latency *a, const struct latency *b)
 {
 	if (!a->valid || !b || !b->valid || b->ops <= 0)
 		return -1;
@@ -383,7 +344,7 @@ static void print_table(const struct side *t, const struct side *b)
 	printf("-----------+--------------+-----------+-----------+----------------+-----------+---"
 	       "--------+--------\n");
 	for (int ph = 0; ph < PH_COUNT; ph++) {
-		const struct stats *ts = &t->st[ph], *bs = b ? &b->st[ph] : NULL;
+		const struct latency *ts = &t->st[ph], *bs = b ? &b->st[ph] : NULL;
 		if (!ts->valid)
 			continue;
 		fmt_num(c[0], sizeof(c[0]), ts, 0);
@@ -444,7 +405,7 @@ static void json_side(FILE *f, const struct side *s)
 	fprintf(f, ",\"phases\":{");
 	bool first = true;
 	for (int ph = 0; ph < PH_COUNT; ph++) {
-		const struct stats *st = &s->st[ph];
+		const struct latency *st = &s->st[ph];
 		if (!st->valid)
 			continue;
 		fprintf(f,

@@ -20,6 +20,8 @@
  * Prints commits/s and p50/p99 latency (microseconds) per mode; exit 1 on
  * any error, 2 on usage errors.
  */
+#include "latency.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -36,8 +38,7 @@
 
 struct result {
 	const char *name;
-	size_t n;
-	double ops, p50_us, p99_us, mean_us;
+	struct latency lat;
 };
 
 static char dbpath[4200];
@@ -75,35 +76,6 @@ static uint64_t now_ns(void)
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
 		die("clock_gettime: %s", strerror(errno));
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double pct_us(const uint64_t *v, size_t n, double p)
-{
-	size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
-	if (rank < 1)
-		rank = 1;
-	if (rank > n)
-		rank = n;
-	return (double)v[rank - 1] / 1000.0;
-}
-
-static void summarize(struct result *r, uint64_t *v, size_t n, uint64_t wall)
-{
-	double sum = 0;
-	for (size_t i = 0; i < n; i++)
-		sum += (double)v[i];
-	qsort(v, n, sizeof(*v), cmp_u64);
-	r->n = n;
-	r->ops = (double)n / ((double)wall / 1e9);
-	r->p50_us = pct_us(v, n, 50);
-	r->p99_us = pct_us(v, n, 99);
-	r->mean_us = sum / (double)n / 1000.0;
 }
 
 static void exec(sqlite3 *db, const char *sql)
@@ -193,7 +165,7 @@ static void run_sqlite(struct result *r, const char *sync, size_t n, size_t size
 		step(db, st_commit);
 		lat[k] = now_ns() - t0;
 	}
-	summarize(r, lat, n, now_ns() - start);
+	latency_summarize(&r->lat, lat, n, now_ns() - start);
 	sqlite3_finalize(st_begin);
 	sqlite3_finalize(st_commit);
 	sqlite3_finalize(st_write);
@@ -222,7 +194,7 @@ static void run_raw(struct result *r, size_t n, uint64_t *lat)
 			die("fdatasync %s: %s", rawpath, strerror(errno));
 		lat[k] = now_ns() - t0;
 	}
-	summarize(r, lat, n, now_ns() - start);
+	latency_summarize(&r->lat, lat, n, now_ns() - start);
 	if (close(fd) != 0)
 		die("close %s: %s", rawpath, strerror(errno));
 	cleanup();
@@ -313,15 +285,15 @@ int main(int argc, char **argv)
 	printf("%-30s | %10s | %9s | %9s | %9s\n", "mode", "commits/s", "p50", "p99", "mean");
 	printf("-------------------------------+------------+-----------+-----------+----------\n");
 	for (int i = 0; i < 3; i++)
-		printf("%-30s | %10.0f | %9.1f | %9.1f | %9.1f\n", res[i].name, res[i].ops,
-		       res[i].p50_us, res[i].p99_us, res[i].mean_us);
+		printf("%-30s | %10.0f | %9.1f | %9.1f | %9.1f\n", res[i].name, res[i].lat.ops,
+		       res[i].lat.p50_us, res[i].lat.p99_us, res[i].lat.mean_us);
 	if (json) {
 		printf("{\"commits\":%zu,\"size\":%zu,\"modes\":{", n, size);
 		for (int i = 0; i < 3; i++)
 			printf("%s\"%s\":{\"ops_per_sec\":%.1f,\"p50_us\":%.2f,\"p99_us\":%.2f,"
 			       "\"mean_us\":%.2f}",
-			       i ? "," : "", res[i].name, res[i].ops, res[i].p50_us, res[i].p99_us,
-			       res[i].mean_us);
+			       i ? "," : "", res[i].name, res[i].lat.ops, res[i].lat.p50_us,
+			       res[i].lat.p99_us, res[i].lat.mean_us);
 		printf("}}\n");
 	}
 	free(lat);
