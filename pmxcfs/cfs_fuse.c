@@ -193,6 +193,7 @@ static void virtual_ctx_of(struct cfs_fuse *c, struct virtual_ctx *v)
 	v->nodename = c->nodename;
 	v->starttime = c->starttime;
 	v->quorate = dfsm_quorate(c->dfsm);
+	v->cluster = c->cluster;
 }
 
 /* ---- attributes ---- */

@@ -12,6 +12,7 @@
 #include <fuse_lowlevel.h>
 #include <sys/types.h>
 
+#include "pmxcfs/cluster.h"
 #include "pmxcfs/clusterlog.h"
 #include "pmxcfs/dfsm.h"
 #include "pmxcfs/kinval.h"
@@ -21,6 +22,7 @@
 struct cfs_fuse {
 	struct memdb *mdb;
 	struct dfsm *dfsm;
+	struct cluster *cluster; /* NULL in local mode */
 	struct kinval *kinval;
 	struct kstate *kstate;
 	struct clusterlog *clog;

@@ -410,3 +410,43 @@ void database_store(struct database *db, struct memdb_store *store)
 	store->set_version = store_version;
 	store->ctx = db;
 }
+
+/* memdb_foreach_row callback of database_replace */
+static int replace_row(void *ctx, const struct memdb_row *r)
+{
+	return store_write(ctx, r);
+}
+
+int database_replace(struct database *db, struct memdb *mdb)
+{
+	int err;
+
+	if ((err = database_begin(db)))
+		return err;
+	if (sqlite3_exec(db->conn, "DELETE FROM tree", NULL, NULL, NULL) != SQLITE_OK ||
+	    memdb_foreach_row(mdb, replace_row, db) ||
+	    store_version(db, memdb_version_locked(mdb))) {
+		database_rollback(db);
+		return -EIO;
+	}
+	return database_commit(db);
+}
+
+int database_backup(struct database *db, const char *path, char *errbuf, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->conn, "VACUUM INTO ?", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+		snprintf(errbuf, errlen, "cannot back up the database to '%s': %s", path,
+		         sqlite3_errmsg(db->conn));
+		return -EIO;
+	}
+	return 0;
+}

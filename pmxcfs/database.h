@@ -51,6 +51,17 @@ void database_rollback(struct database *db);
 void database_reset(struct database *db);
 bool database_failed(const struct database *db);
 
+/*
+ * Replace every row with the content of mdb (whose lock the caller holds), in
+ * one transaction: the state transfer of a cluster sync.  -EIO leaves the
+ * database in ERROR, as a failed commit does.
+ */
+int database_replace(struct database *db, struct memdb *mdb);
+
+/* A consistent copy of the database at path (a new file), e.g. before a
+ * diverged copy is replaced.  -EIO with a message in errbuf. */
+int database_backup(struct database *db, const char *path, char *errbuf, size_t errlen);
+
 /* The memdb_store that writes into the current transaction of db. */
 void database_store(struct database *db, struct memdb_store *store);
 

@@ -35,11 +35,9 @@
 #define DFSM_WAIT_GIVEUP_SECS 120
 
 struct dfsm_req {
+	struct dfsm_item it; /* first: a batch is a list of items */
 	struct dfsm_req *next;
 	void *msg;
-	size_t len;
-	struct memdb_result res;
-	int status;
 	bool done;
 	bool taken; /* in a batch being applied (no longer in the queue) */
 	bool abandoned;
@@ -56,6 +54,7 @@ struct dfsm {
 	bool stopping;
 	bool failed; /* the store could not be reloaded: refuse writes */
 	bool quorate;
+	struct dfsm_transport transport; /* cluster mode when propose is set */
 };
 
 static void req_free(struct dfsm_req *r)
@@ -94,7 +93,8 @@ static int64_t elapsed_us(const struct timespec *since)
 	    (now.tv_nsec - since->tv_nsec) / 1000;
 }
 
-static void apply_batch(struct dfsm *d, struct dfsm_req *batch)
+/* Apply a list of items in one transaction; called with memdb write-locked. */
+static void apply_items(struct dfsm *d, struct dfsm_item *batch)
 {
 	struct memdb_store store, *sp = NULL;
 	bool store_ok = true;
@@ -102,15 +102,13 @@ static void apply_batch(struct dfsm *d, struct dfsm_req *batch)
 	unsigned nops = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-
-	memdb_wrlock(d->mdb);
 	if (d->db) {
 		database_store(d->db, &store);
 		sp = &store;
 		if (d->failed || database_begin(d->db))
 			store_ok = false;
 	}
-	for (struct dfsm_req *r = batch; store_ok && r; r = r->next) {
+	for (struct dfsm_item *r = batch; store_ok && r; r = r->next) {
 		struct cfs_op op;
 		int err = cfs_op_decode(r->msg, r->len, &op);
 		if (err) {
@@ -145,12 +143,66 @@ static void apply_batch(struct dfsm *d, struct dfsm_req *batch)
 		log_printf(LOG_DEBUG, "batch of %u ops committed in %lld us", nops,
 		           (long long)elapsed_us(&start));
 	if (!store_ok) {
-		for (struct dfsm_req *r = batch; r; r = r->next)
+		for (struct dfsm_item *r = batch; r; r = r->next)
 			r->status = -EIO;
 		if (d->db && !d->failed)
 			recover_store(d);
 	}
+}
+
+static void apply_batch(struct dfsm *d, struct dfsm_req *batch)
+{
+	/* link the items of the batch's requests */
+	for (struct dfsm_req *r = batch; r; r = r->next)
+		r->it.next = r->next ? &r->next->it : NULL;
+	memdb_wrlock(d->mdb);
+	apply_items(d, &batch->it);
 	memdb_unlock(d->mdb);
+}
+
+int dfsm_apply(struct dfsm *d, struct dfsm_item *items)
+{
+	memdb_wrlock(d->mdb);
+	apply_items(d, items);
+	memdb_unlock(d->mdb);
+	return d->failed ? -EIO : 0;
+}
+
+int dfsm_replace_state(struct dfsm *d, struct memdb *fresh)
+{
+	int err = 0;
+
+	memdb_wrlock(d->mdb);
+	if (d->failed) {
+		err = -EIO;
+	} else if (d->db && database_replace(d->db, fresh)) {
+		log_printf(LOG_ERR, "cannot store the received state");
+		recover_store(d);
+		err = -EIO;
+	} else {
+		memdb_swap(d->mdb, fresh);
+	}
+	memdb_unlock(d->mdb);
+	return err;
+}
+
+int dfsm_backup(struct dfsm *d, const char *path, char *errbuf, size_t errlen)
+{
+	if (!d->db) {
+		snprintf(errbuf, errlen, "no database");
+		return -ENOENT;
+	}
+	memdb_rdlock(d->mdb);
+	int err = database_backup(d->db, path, errbuf, errlen);
+	memdb_unlock(d->mdb);
+	return err;
+}
+
+void dfsm_set_transport(struct dfsm *d, const struct dfsm_transport *t)
+{
+	pthread_mutex_lock(&d->lock);
+	d->transport = *t;
+	pthread_mutex_unlock(&d->lock);
 }
 
 /* Remove r from the queue (it is there: not taken); called with d->lock held. */
@@ -175,13 +227,13 @@ static void unqueue(struct dfsm *d, struct dfsm_req *r)
 static void lead_batch(struct dfsm *d)
 {
 	struct dfsm_req *batch = d->head, *last = d->head;
-	size_t n = 1, bytes = last->len;
+	size_t n = 1, bytes = last->it.len;
 
 	while (last->next && n < DFSM_BATCH_MAX_OPS &&
-	       bytes + last->next->len <= DFSM_BATCH_MAX_BYTES) {
+	       bytes + last->next->it.len <= DFSM_BATCH_MAX_BYTES) {
 		last = last->next;
 		n++;
-		bytes += last->len;
+		bytes += last->it.len;
 	}
 	d->head = last->next;
 	if (!d->head)
@@ -262,6 +314,8 @@ void dfsm_set_deadlines(struct dfsm *d, long log_secs, long giveup_secs)
 
 bool dfsm_quorate(struct dfsm *d)
 {
+	if (d->transport.quorate)
+		return d->transport.quorate(d->transport.ctx);
 	return __atomic_load_n(&d->quorate, __ATOMIC_RELAXED);
 }
 
@@ -277,16 +331,23 @@ int dfsm_propose(struct dfsm *d, const struct cfs_op *op, struct memdb_result *r
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->len = cfs_op_encoded_size(op);
-	r->msg = malloc(r->len);
+	r->it.len = cfs_op_encoded_size(op);
+	r->msg = malloc(r->it.len);
 	if (!r->msg) {
 		free(r);
 		return -ENOMEM;
 	}
-	len = cfs_op_encode(op, r->msg, r->len);
+	r->it.msg = r->msg;
+	len = cfs_op_encode(op, r->msg, r->it.len);
 	if (len < 0) {
 		req_free(r);
 		return (int)len;
+	}
+	if (d->transport.propose) {
+		/* cluster mode: the transport sends, waits for delivery and applies */
+		status = d->transport.propose(d->transport.ctx, r->msg, r->it.len, res);
+		req_free(r);
+		return status;
 	}
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -339,8 +400,8 @@ int dfsm_propose(struct dfsm *d, const struct cfs_op *op, struct memdb_result *r
 		}
 	}
 	pthread_mutex_unlock(&d->lock);
-	status = r->status;
-	*res = r->res;
+	status = r->it.status;
+	*res = r->it.res;
 	req_free(r);
 	return status;
 }

@@ -33,6 +33,7 @@
 #include "proto/cfs_op.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct dfsm;
 
@@ -58,5 +59,40 @@ int dfsm_propose(struct dfsm *d, const struct cfs_op *op, struct memdb_result *r
 
 /* May this node write?  Always true in local mode. */
 bool dfsm_quorate(struct dfsm *d);
+
+/*
+ * Cluster mode (pmxcfs/cluster.c).  With a transport set, dfsm_propose
+ * encodes the op and hands it to transport.propose, which multicasts it and
+ * returns the verdict of its delivery; the transport applies every delivered
+ * op (its own and the other nodes') with dfsm_apply, in delivery order.
+ */
+struct dfsm_transport {
+	int (*propose)(void *ctx, const void *msg, size_t len, struct memdb_result *res);
+	bool (*quorate)(void *ctx);
+	void *ctx;
+};
+void dfsm_set_transport(struct dfsm *d, const struct dfsm_transport *t);
+
+/* A delivered, encoded op and, after dfsm_apply, its verdict. */
+struct dfsm_item {
+	struct dfsm_item *next;
+	const void *msg;
+	size_t len;
+	struct memdb_result res;
+	int status; /* 0: res holds the verdict; -errno: not applied (malformed, store failed) */
+};
+
+/*
+ * Apply a list of delivered ops in order, in one transaction (group commit).
+ * -EIO when the store failed (every item then has status -EIO; memdb was
+ * reloaded from disk).
+ */
+int dfsm_apply(struct dfsm *d, struct dfsm_item *items);
+
+/* Replace the whole tree and database with fresh (a sync); fresh gets the old tree. */
+int dfsm_replace_state(struct dfsm *d, struct memdb *fresh);
+
+/* Copy the database to path (a diverged copy before it is replaced). */
+int dfsm_backup(struct dfsm *d, const char *path, char *errbuf, size_t errlen);
 
 #endif

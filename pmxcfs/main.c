@@ -12,6 +12,7 @@
  */
 #define LOG_SUBSYS "main"
 #include "pmxcfs/cfs_fuse.h"
+#include "pmxcfs/cluster.h"
 #include "pmxcfs/database.h"
 #include "pmxcfs/dfsm.h"
 #include "pmxcfs/reqloop.h"
@@ -25,6 +26,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +50,7 @@ struct options {
 	const char *db;
 	char nodename[HOST_NAME_MAX + 1];
 	unsigned spin_usec;
+	unsigned verify_secs;
 };
 
 static void usage(FILE *out)
@@ -60,6 +64,9 @@ static void usage(FILE *out)
 	        "      --mountpoint DIR mount here (default " DEFAULT_MOUNTPOINT ")\n"
 	        "      --db FILE        database file (default " DEFAULT_DB ")\n"
 	        "      --nodename NAME  this node's name (default: the short host name)\n"
+	        "      --verify-secs N  cluster mode: compare checksums with the other\n"
+	        "                       nodes every N seconds (default 300; 0: never;\n"
+	        "                       SIGUSR1: now)\n"
 	        "      --spin-usec N    after a request, poll for the next one for N\n"
 	        "                       microseconds before sleeping (default 50; 0: never)\n"
 	        "  -h, --help           this text\n"
@@ -82,7 +89,7 @@ static bool nodename_valid(const char *n)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_MOUNTPOINT = 256, OPT_DB, OPT_NODENAME, OPT_SPIN };
+	enum { OPT_MOUNTPOINT = 256, OPT_DB, OPT_NODENAME, OPT_SPIN, OPT_VERIFY };
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "local", no_argument, NULL, 'l' },
@@ -93,6 +100,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "nodename", required_argument, NULL, OPT_NODENAME },
 		{ "spin-usec", required_argument, NULL, OPT_SPIN },
+		{ "verify-secs", required_argument, NULL, OPT_VERIFY },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -101,6 +109,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->mountpoint = DEFAULT_MOUNTPOINT;
 	o->db = DEFAULT_DB;
 	o->spin_usec = REQLOOP_DEFAULT_SPIN_USEC;
+	o->verify_secs = 300;
 	while ((ch = getopt_long(argc, argv, "fldhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -127,6 +136,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_NODENAME:
 			snprintf(o->nodename, sizeof(o->nodename), "%s", optarg);
 			break;
+		case OPT_VERIFY: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || v > 86400 || optarg[0] == '-') {
+				fprintf(stderr, "pmxcfs: invalid --verify-secs '%s' (0..86400)\n",
+				        optarg);
+				return -1;
+			}
+			o->verify_secs = (unsigned)v;
+			break;
+		}
 		case OPT_SPIN: {
 			char *end;
 			errno = 0;
@@ -266,6 +287,8 @@ static int ensure_dir(struct memdb *mdb, struct dfsm *d, const char *path)
 	op.name_len = (uint32_t)strlen(name);
 	op.now = (int64_t)time(NULL);
 	err = dfsm_propose(d, &op, &res);
+	if (!err && res.err == -EEXIST)
+		return 0; /* another node created it first */
 	return err ? err : res.err;
 }
 
@@ -354,12 +377,59 @@ static int prepare_mountpoint(const char *mp)
 	return 0;
 }
 
+/* ---- cluster mode glue ---- */
+
+static struct cluster *g_cluster; /* for the SIGUSR1 handler */
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+	if (g_cluster)
+		cluster_request_verify(g_cluster);
+}
+
+static void hook_inode(void *ctx, uint64_t inode)
+{
+	kinval_inode_attrs(ctx, inode);
+}
+
+static void hook_entry(void *ctx, uint64_t parent, const char *name)
+{
+	kinval_entry(ctx, parent, name, false);
+}
+
+struct layout_job {
+	pthread_t thread;
+	struct memdb *mdb;
+	struct dfsm *dfsm;
+	struct cluster *cl;
+	const char *node;
+	volatile int stop;
+};
+
+/* Cluster mode: create this node's directories once the cluster is writable. */
+static void *layout_thread(void *arg)
+{
+	struct layout_job *j = arg;
+	while (!__atomic_load_n(&j->stop, __ATOMIC_RELAXED)) {
+		if (!cluster_wait_writable(j->cl, 1000))
+			continue;
+		if (create_layout(j->mdb, j->dfsm, j->node) == 0)
+			break;
+		sleep(1);
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
 	struct database *db = NULL;
 	struct memdb *mdb = NULL;
 	struct dfsm *dfsm = NULL;
+	struct cluster *cluster = NULL;
+	struct layout_job layout = { 0 };
+	bool layout_started = false;
 	struct kinval *kinval = NULL;
 	struct kstate *kstate = NULL;
 	bool kinval_stuck = false;
@@ -372,8 +442,6 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv, &o))
 		return 2;
 	log_init("pmxcfs", o.foreground, true, o.debug);
-	if (!o.local)
-		log_printf(LOG_NOTICE, "cluster mode is not available yet: running in local mode");
 
 	if ((e = mkdir_parents(o.db, false, 0700))) {
 		fprintf(stderr, "pmxcfs: cannot create the directory of '%s': %s\n", o.db,
@@ -394,7 +462,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pmxcfs: cannot set up the ordering layer\n");
 		goto out_free_memdb;
 	}
-	if (create_layout(mdb, dfsm, o.nodename)) {
+	if (o.local && create_layout(mdb, dfsm, o.nodename)) {
 		fprintf(stderr, "pmxcfs: cannot create the directory layout (see the log)\n");
 		goto out_free_dfsm;
 	}
@@ -402,11 +470,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pmxcfs: out of memory\n");
 		goto out_free_kinval;
 	}
+	if (!o.local) {
+		struct cluster_opts co = {
+			.nodename = o.nodename,
+			.dbpath = o.db,
+			.verify_secs = o.verify_secs,
+		};
+		struct cluster_hooks hk = { hook_inode, hook_entry, kinval };
+		if (cluster_new(dfsm, mdb, &co, &cluster)) {
+			fprintf(stderr, "pmxcfs: cannot set up cluster mode\n");
+			goto out_free_kinval;
+		}
+		cluster_set_hooks(cluster, &hk);
+	}
 
 	struct group *gr = getgrnam("www-data");
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.mdb = mdb;
 	ctx.dfsm = dfsm;
+	ctx.cluster = cluster;
 	ctx.kinval = kinval;
 	ctx.kstate = kstate;
 	ctx.clog = clog;
@@ -448,11 +530,24 @@ int main(int argc, char **argv)
 		log_printf(LOG_ERR, "cannot start the cache invalidation thread");
 		goto out_unmount;
 	}
+	if (cluster) {
+		g_cluster = cluster;
+		signal(SIGUSR1, on_sigusr1);
+		if (cluster_start(cluster) != 0) {
+			log_printf(LOG_ERR, "cannot start the cluster thread");
+			goto out_unmount;
+		}
+		layout.mdb = mdb;
+		layout.dfsm = dfsm;
+		layout.cl = cluster;
+		layout.node = o.nodename;
+		layout_started = pthread_create(&layout.thread, NULL, layout_thread, &layout) == 0;
+	}
 	write_pid(lockfd);
 	{
 		char msg[256];
-		snprintf(msg, sizeof(msg), "starting pmxcfs %s on %s (local mode)", PMXCFS_VERSION,
-		         o.mountpoint);
+		snprintf(msg, sizeof(msg), "starting pmxcfs %s on %s (%s mode)", PMXCFS_VERSION,
+		         o.mountpoint, cluster ? "cluster" : "local");
 		clusterlog_add(clog, o.nodename, "root@pam", "pmxcfs", LOG_INFO, ctx.starttime,
 		               msg);
 	}
@@ -473,6 +568,11 @@ int main(int argc, char **argv)
 	log_printf(LOG_NOTICE, "shutting down");
 
 out_unmount:
+	if (layout_started) {
+		__atomic_store_n(&layout.stop, 1, __ATOMIC_RELAXED);
+		pthread_join(layout.thread, NULL);
+	}
+	cluster_stop(cluster); /* no more remote changes, writers fail */
 	kinval_attach(kinval, NULL);
 	fuse_session_unmount(se);
 	/* a notify still in the kernel must be out before the session goes */
@@ -487,6 +587,8 @@ out_destroy_session:
 		fuse_session_destroy(se);
 	cfs_fuse_cleanup();
 out_free_kinval:
+	g_cluster = NULL;
+	cluster_free(cluster);
 	if (!kinval_stuck)
 		kinval_free(kinval);
 	kstate_free(kstate);

@@ -1310,3 +1310,98 @@ bool memdb_kcache_claim(struct memdb *db, uint64_t inode, uint64_t version)
 	pthread_rwlock_unlock(&db->lock);
 	return same;
 }
+
+/* ---- cluster sync support ---- */
+
+void memdb_rdlock(struct memdb *db)
+{
+	pthread_rwlock_rdlock(&db->lock);
+}
+
+uint64_t memdb_version_locked(struct memdb *db)
+{
+	return db->version;
+}
+
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	/* FNV-1a 64, finished with mix64: not cryptographic, only divergence detection */
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+uint64_t memdb_row_hash(const struct memdb_row *r)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	/* fixed-width fields, so every node computes the same value */
+	uint64_t f[6] = {
+		r->inode,         r->parent, r->version, (uint64_t)r->mtime, (uint64_t)r->name_len,
+		(uint64_t)r->size
+	};
+
+	h = hash_bytes(h, f, sizeof(f));
+	h = hash_bytes(h, &r->type, 1);
+	h = hash_bytes(h, r->name, r->name_len);
+	if (r->size)
+		h = hash_bytes(h, r->data, r->size);
+	return mix64(h);
+}
+
+uint64_t memdb_checksum_locked(struct memdb *db)
+{
+	uint64_t sum = mix64(db->version);
+	for (size_t i = 0; i <= db->by_ino.mask; i++) {
+		for (struct memdb_node *n = db->by_ino.b[i]; n; n = n->ino_next) {
+			struct memdb_row r;
+			fill_row(n, &r);
+			sum += memdb_row_hash(&r); /* order independent: rows are unique */
+		}
+	}
+	return sum;
+}
+
+uint64_t memdb_checksum(struct memdb *db, uint64_t *version, uint64_t *inodes)
+{
+	uint64_t sum;
+	pthread_rwlock_rdlock(&db->lock);
+	sum = memdb_checksum_locked(db);
+	if (version)
+		*version = db->version;
+	if (inodes)
+		*inodes = db->ninodes;
+	pthread_rwlock_unlock(&db->lock);
+	return sum;
+}
+
+int memdb_row_locked(struct memdb *db, uint64_t inode, struct memdb_row *row)
+{
+	struct memdb_node *n = find_ino(db, inode);
+	if (!n)
+		return -ENOENT;
+	fill_row(n, row);
+	return 0;
+}
+
+void memdb_path_locked(struct memdb *db, uint64_t inode, char *buf, size_t len)
+{
+	const struct memdb_node *chain[64];
+	size_t depth = 0, off = 0;
+	struct memdb_node *n = find_ino(db, inode);
+
+	for (; n && n->inode != MEMDB_ROOT_INODE && depth < 64; n = find_ino(db, n->parent))
+		chain[depth++] = n;
+	buf[0] = 0;
+	while (depth-- > 0 && off + 1 < len) {
+		int w = snprintf(buf + off, len - off, "/%.*s", (int)chain[depth]->name_len,
+		                 chain[depth]->name);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	if (!buf[0])
+		snprintf(buf, len, "/");
+}

@@ -145,6 +145,25 @@ int memdb_apply(struct memdb *db, const struct cfs_op *op, struct memdb_result *
 typedef int (*memdb_row_cb)(void *ctx, const struct memdb_row *row);
 int memdb_foreach_row(struct memdb *db, memdb_row_cb cb, void *ctx);
 
+/* ---- cluster sync (pmxcfs/cluster.c) ---- */
+void memdb_rdlock(struct memdb *db);
+/* The global version; caller holds a lock. */
+uint64_t memdb_version_locked(struct memdb *db);
+/* A hash of every field of a row (content included). */
+uint64_t memdb_row_hash(const struct memdb_row *r);
+/*
+ * The content checksum of the whole tree: the version and every row, order
+ * independent, so two nodes with the same tree get the same value.  The
+ * _locked variant expects a lock held; the other takes the read lock and
+ * also reports the version and inode count at that instant.
+ */
+uint64_t memdb_checksum_locked(struct memdb *db);
+uint64_t memdb_checksum(struct memdb *db, uint64_t *version, uint64_t *inodes);
+/* One row by inode (pointers valid while the lock is held); -ENOENT. */
+int memdb_row_locked(struct memdb *db, uint64_t inode, struct memdb_row *row);
+/* The path of inode ("/nodes/a/lxc/100.conf"), for logs; lock held. */
+void memdb_path_locked(struct memdb *db, uint64_t inode, char *buf, size_t len);
+
 /* ---- readers: each takes the read lock itself ---- */
 uint64_t memdb_version(struct memdb *db);
 void memdb_usage(struct memdb *db, uint64_t *total_size, uint64_t *inodes);

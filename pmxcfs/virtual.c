@@ -2,6 +2,7 @@
  * virtual.c - see virtual.h.  JSON shapes follow the reference's files.
  */
 #include "pmxcfs/virtual.h"
+#include "pmxcfs/cluster.h"
 #include "pmxcfs/pathname.h"
 #include "pmxcfs/sbuf.h"
 
@@ -80,10 +81,15 @@ static void render_version(const struct virtual_ctx *ctx, struct sbuf *sb)
 
 static void render_members(const struct virtual_ctx *ctx, struct sbuf *sb)
 {
-	/* local mode: this node alone, always quorate */
 	sbuf_addf(sb, "{\n\"nodename\": ");
 	sbuf_add_json(sb, ctx->nodename);
 	sbuf_addf(sb, ",\n\"version\": %llu,\n", (unsigned long long)memdb_version(ctx->mdb));
+	if (ctx->cluster) {
+		cluster_render_members(ctx->cluster, sb);
+		sbuf_addf(sb, "}\n");
+		return;
+	}
+	/* local mode: this node alone, always quorate */
 	sbuf_addf(sb, "\"cluster\": { \"name\": ");
 	sbuf_add_json(sb, ctx->nodename);
 	sbuf_addf(sb, ", \"version\": 0, \"nodes\": 1, \"quorate\": %d },\n", ctx->quorate ? 1 : 0);

@@ -44,6 +44,7 @@ struct virtual_ctx {
 	const char *nodename;
 	int64_t starttime;
 	bool quorate;
+	struct cluster *cluster; /* NULL in local mode */
 };
 
 const struct virt_entry *virtual_by_name(const char *name);

@@ -11,6 +11,7 @@ PACKAGES=(
 	lxc lxc-dev
 	clang libclang-rt-14-dev
 	vim vim-tiny python3 procps psmisc util-linux valgrind
+	iproute2 nftables bc
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,7 +1,8 @@
 #!/bin/bash
 # run-tests.sh - install dependencies, build everything with -Werror and
 # AddressSanitizer+UndefinedBehaviorSanitizer, run the whole CTest suite
-# (unit, fs: real FUSE mounts, slow), then the daemon under valgrind (a
+# (unit, fs: real FUSE mounts, cluster: real corosync clusters in
+# namespaces via cluster-sim, slow), then the daemon under valgrind (a
 # plain build: memcheck and the sanitizers do not mix), then build the
 # libFuzzer targets with clang and run each for a short time.  Prints the CTest summaries; exits
 # non-zero when anything failed.  Run as root.
@@ -28,6 +29,13 @@ cleanup() {
 		exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
 		case "$exe" in
 		"$BUILD"/*|"$FUZZ_BUILD"/*|"$VG_BUILD"/*) kill -9 "$pid" 2>/dev/null || true ;;
+		esac
+	done
+	# clusters of our cluster tests (tests/cluster: names ct<pid>, simtest)
+	# that a test killed at its CTest timeout could not take down itself
+	for c in $("$SRC/cluster-sim/cluster-sim" list 2>/dev/null); do
+		case "$c" in
+		ct[0-9]*|simtest) "$SRC/cluster-sim/cluster-sim" --name "$c" down >/dev/null 2>&1 || true ;;
 		esac
 	done
 	# a dead daemon's mount (ENOTCONN) of our tests, and its work directory;
