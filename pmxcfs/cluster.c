@@ -424,8 +424,9 @@ static int send_u64s(struct cluster *cl, uint16_t type, const uint64_t *v, unsig
 
 static bool writable_locked(struct cluster *cl)
 {
+	/* a group that synced without quorum is made writable by a new round */
 	return __atomic_load_n(&cl->connected, __ATOMIC_ACQUIRE) && cl->quorate &&
-	    cl->state == ST_SYNCED;
+	    cl->state == ST_SYNCED && cl->group_writable;
 }
 
 /*
@@ -506,10 +507,10 @@ static int cl_propose(void *ctx, const void *msg, size_t len, struct memdb_resul
 			pthread_mutex_unlock(&cl->lock);
 			return -EACCES; /* nothing sent */
 		}
-		if (cl->state == ST_SYNCED)
+		if (writable_locked(cl))
 			break;
 		if (pthread_cond_timedwait(&cl->cond, &cl->lock, &deadline) == ETIMEDOUT &&
-		    cl->state != ST_SYNCED) {
+		    !writable_locked(cl)) {
 			pthread_mutex_unlock(&cl->lock);
 			log_printf(
 			    LOG_WARNING,
@@ -1742,13 +1743,16 @@ void cluster_render_members(struct cluster *cl, struct sbuf *sb)
 
 	pthread_mutex_lock(&cl->lock);
 	bool q = __atomic_load_n(&cl->connected, __ATOMIC_ACQUIRE) && cl->quorate;
+	/* quorate, but the last round ran without quorum: a new one is due */
+	enum cl_state st =
+	    cl->state == ST_SYNCED && q && !cl->group_writable ? ST_SYNCING : cl->state;
 	sbuf_addf(sb, "\"cluster\": { \"name\": ");
 	sbuf_add_json(sb, cl->cluster_name[0] ? cl->cluster_name : cl->nodename);
 	sbuf_addf(sb,
 	          ", \"version\": %llu, \"nodes\": %zu, \"quorate\": %d, \"sync\": \"%s\", "
 	          "\"syncs\": %lu, \"verifications\": %lu, \"mismatches\": %lu },\n",
-	          (unsigned long long)cl->membership_version, cl->nnodes, q ? 1 : 0,
-	          states[cl->state], cl->syncs, cl->verifications, cl->mismatches);
+	          (unsigned long long)cl->membership_version, cl->nnodes, q ? 1 : 0, states[st],
+	          cl->syncs, cl->verifications, cl->mismatches);
 	sbuf_addf(sb, "\"nodelist\": {");
 	for (size_t i = 0; i < cl->nnodes; i++) {
 		const struct nodeinfo *n = &cl->nodes[i];
