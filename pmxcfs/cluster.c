@@ -278,6 +278,11 @@ static int mcast(struct cluster *cl, const struct iovec *iov, unsigned n)
 		pthread_mutex_unlock(&cl->send_lock);
 		if (rc == CS_OK)
 			return 0;
+		if (rc == CS_ERR_LIBRARY || rc == CS_ERR_BAD_HANDLE) {
+			/* corosync is gone (the thread notices and reconnects) */
+			log_printf(LOG_WARNING, "cannot send: not connected to corosync");
+			return -ENOTCONN;
+		}
 		if (rc != CS_ERR_TRY_AGAIN) {
 			log_printf(LOG_ERR, "cpg_mcast_joined failed: error %d", rc);
 			return -EIO;
@@ -542,6 +547,8 @@ static int cl_propose(void *ctx, const void *msg, size_t len, struct memdb_resul
 	}
 	/* done already: delivered (status 0 or the apply's error) or the send failed */
 	err = w.done ? w.status : 0;
+	if (err == -ENOTCONN)
+		err = -EACCES; /* corosync is gone: not sent, no quorum to write with */
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	deadline = start;
 	deadline.tv_sec += CL_WAIT_LOG_SECS;

@@ -371,6 +371,9 @@ t_no_corosync() {
 	sim up 3
 	on 2 sh -c 'echo keep > /etc/pve/keep'
 	sim kill 3 corosync
+	# at once (pmxcfs may not have noticed yet: the send fails) and later
+	on 3 sh -c 'echo x > /etc/pve/nc' 2>"$TMP/err" && fail "node3 wrote without corosync"
+	grep -qi "permission denied" "$TMP/err" || fail "not EACCES: $(cat "$TMP/err")"
 	sleep 1
 	[ "$(on 3 cat /etc/pve/keep)" = keep ] || fail "node3 cannot read without corosync"
 	on 3 sh -c 'echo x > /etc/pve/nc' 2>"$TMP/err" && fail "node3 wrote without corosync"
