@@ -1219,7 +1219,10 @@ static void handle_msg(struct cluster *cl, uint32_t nodeid, uint32_t pid, const 
 	int err = cfs_msg_decode(buf, len, &m);
 
 	if (err) {
-		drop_msg(cl, nodeid, "bad envelope", err);
+		drop_msg(cl, nodeid,
+		         err == -EPROTO ? "unknown format version or message type (a newer pmxcfs?)"
+		                        : "bad envelope (magic, length or checksum)",
+		         err);
 		return;
 	}
 	if (member_index(cl, nodeid, pid) < 0 && m.type != CFS_MSG_FRAG) {

@@ -384,6 +384,28 @@ t_no_corosync() {
 	wait_converged "1 2 3" 20
 }
 
+# A peer sends damaged messages: every pmxcfs logs and drops them and goes on.
+t_bad_messages() {
+	: "${CPG_INJECT:=$SRC/build/tests/cluster/cpg_inject}"
+	sim up 3
+	on 1 sh -c 'echo before > /etc/pve/bm'
+	local before
+	before=$(tree_sum 1)
+	on 2 "$CPG_INJECT"
+	sim wait-quorate
+	local n
+	for n in 1 2 3; do
+		[ "$(sim pids $n | sed -n 's/.*pmxcfs=\([0-9]*\).*/\1/p')" != "" ] || fail "node$n lost its pmxcfs"
+		sim logs "$n" pmxcfs | grep -q "dropped a message from node2" ||
+			fail "node$n did not log the damaged messages"
+	done
+	sim logs 1 pmxcfs | grep "dropped a message" | head -20 >&2
+	[ "$(tree_sum 3)" = "$before" ] || fail "the tree changed"
+	on 3 sh -c 'echo after > /etc/pve/bm' || fail "no write after the damaged messages"
+	wait_converged "1 2 3" 10
+	[ "$(on 1 cat /etc/pve/bm)" = after ] || fail "the write after did not replicate"
+}
+
 main() {
 	local c=${1:-}
 	if [ -z "$c" ] || ! declare -F "t_$c" >/dev/null; then
