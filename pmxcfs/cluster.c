@@ -1018,14 +1018,24 @@ static void apply_state(struct cluster *cl, const struct cfs_msg_state *st, bool
 		return;
 	}
 
-	struct diff_ctx dc = { .cl = cl, .fresh = fresh, .log_paths = log_paths };
+	/*
+	 * A node that only missed updates is not worth a line per path; a
+	 * diverged one (or a failed verification) is: first find out, then
+	 * name the paths.
+	 */
+	struct diff_ctx dc = { .cl = cl, .fresh = fresh };
 	memdb_rdlock(cl->mdb);
 	uint64_t old_version = memdb_version_locked(cl->mdb);
 	bool old_empty = old_version <= 1;
 	memdb_foreach_row(cl->mdb, diff_old_row, &dc);
-	memdb_unlock(cl->mdb);
 	if (old_version > st->version)
 		dc.diverged = true;
+	if ((dc.diverged || log_paths) && !old_empty) {
+		dc.log_paths = true;
+		dc.logged = 0;
+		memdb_foreach_row(cl->mdb, diff_old_row, &dc);
+	}
+	memdb_unlock(cl->mdb);
 	if (dc.logged > CL_DIFF_LOG_MAX)
 		log_printf(LOG_WARNING, "sync: ... and %u more differing paths",
 		           dc.logged - CL_DIFF_LOG_MAX);

@@ -347,6 +347,25 @@ t_diverged_node() {
 		grep -q only-here || fail "the backup lacks the local edit"
 }
 
+# A node's stored copy is damaged while it is down (same version, other
+# bytes): at its return the majority's copy wins, the damaged path is named
+# and the damaged copy is kept.
+t_damaged_copy() {
+	sim up 3
+	on 1 sh -c 'echo good > /etc/pve/dc; echo other > /etc/pve/dc2'
+	wait_converged "1 2 3" 10
+	sim stop 3
+	on 3 sqlite3 /var/lib/pve-cluster/config.db "update tree set data = 'evil' where name = 'dc'"
+	sim start 3
+	sim wait-quorate 3
+	wait_converged "1 2 3" 30
+	[ "$(on 3 cat /etc/pve/dc)" = good ] || fail "node3 kept its damaged copy"
+	sim logs 3 pmxcfs | grep -q "sync: /dc differs from the source" || fail "the damaged path is not named"
+	sim logs 3 pmxcfs | grep -q "sync: /dc2 differs" && fail "an undamaged path was named"
+	on 3 sh -c 'ls /var/lib/pve-cluster/config.db.diverged-*' >/dev/null 2>&1 ||
+		fail "the damaged copy was not kept"
+}
+
 # Verification on demand: all members agree; the counters show it.
 t_verify() {
 	sim up 3
