@@ -55,6 +55,8 @@
 #define CL_WAIT_GIVEUP_SECS 120
 #define CL_SEND_RETRY_SECS 30
 #define CL_DIFF_LOG_MAX 50
+#define CL_MAX_REASSEMBLIES 2 /* per sender at once */
+#define CL_ROUND_STALL_SECS 30 /* a round with no progress this long is restarted */
 #define CL_OPS_MAX_BYTES (256u * 1024) /* ops of several writers in one message */
 #define CL_OPS_MAX_COUNT 128
 
@@ -86,6 +88,7 @@ struct pending {
 	uint64_t id;
 	const void *msg; /* the encoded op (the proposer's buffer) */
 	size_t len;
+	uint64_t gen; /* the corosync connection it was found writable on */
 	bool queued; /* not yet handed to corosync */
 	bool done;
 	int status;
@@ -98,6 +101,7 @@ struct frag {
 	uint32_t nodeid, pid;
 	uint64_t id;
 	uint32_t count, next_index, whole_len, off;
+	size_t cap;
 	unsigned char *buf;
 };
 
@@ -129,6 +133,7 @@ struct cluster {
 	cpg_handle_t cpg;
 	quorum_handle_t qh;
 	bool connected;
+	uint64_t conn_gen; /* +1 per connection (under send_lock) */
 	pthread_mutex_t send_lock;
 
 	/* the cluster thread's outgoing messages (sender_thread) */
@@ -169,12 +174,17 @@ struct cluster {
 	struct frag *frags;
 	bool verify_active;
 	uint64_t verify_key;
+	bool out_of_step; /* this node could not follow the stream: resync pending */
+	bool fatal; /* the store is unusable: stay out of the group */
+	struct timespec round_progress; /* last delivery that moved the round on */
+	struct timespec last_watchdog;
 	struct timespec next_verify;
 	unsigned long bad_msgs;
 	bool resync_sent;
 };
 
 struct outmsg;
+static void fall_out_of_step(struct cluster *cl, const char *why);
 static void handle_msg(struct cluster *cl, uint32_t nodeid, uint32_t pid, const void *buf,
                        size_t len, bool top);
 
@@ -262,7 +272,7 @@ static void pq_drop(struct cluster *cl, struct pqueue *q, int err)
 /* ---- sending ---- */
 
 /* One multicast, retried while corosync applies flow control; send_lock per attempt. */
-static int mcast(struct cluster *cl, const struct iovec *iov, unsigned n)
+static int mcast(struct cluster *cl, const struct iovec *iov, unsigned n, uint64_t gen)
 {
 	struct timespec start, now;
 	unsigned sleep_us = 100;
@@ -271,7 +281,8 @@ static int mcast(struct cluster *cl, const struct iovec *iov, unsigned n)
 	for (;;) {
 		cs_error_t rc;
 		pthread_mutex_lock(&cl->send_lock);
-		if (!__atomic_load_n(&cl->connected, __ATOMIC_ACQUIRE))
+		/* never on a later connection than the one the message was made for */
+		if (!__atomic_load_n(&cl->connected, __ATOMIC_ACQUIRE) || cl->conn_gen != gen)
 			rc = CS_ERR_LIBRARY;
 		else
 			rc = cpg_mcast_joined(cl->cpg, CPG_TYPE_AGREED, iov, n);
@@ -304,11 +315,12 @@ static int mcast(struct cluster *cl, const struct iovec *iov, unsigned n)
  * than one chunk.  The fragments of different messages may interleave: the
  * receivers reassemble per (sender, id).  Caller must not hold cl->lock.
  */
-static int send_sealed(struct cluster *cl, const unsigned char *whole, size_t len, uint64_t id)
+static int send_sealed(struct cluster *cl, const unsigned char *whole, size_t len, uint64_t id,
+                       uint64_t gen)
 {
 	if (len <= CL_CHUNK) {
 		struct iovec iov = { (void *)whole, len };
-		return mcast(cl, &iov, 1);
+		return mcast(cl, &iov, 1, gen);
 	}
 	uint32_t count = (uint32_t)((len + CL_CHUNK - 1) / CL_CHUNK);
 	unsigned char hdr[CFS_MSG_HEADER_SIZE + CFS_MSG_FRAG_HEADER];
@@ -328,7 +340,7 @@ static int send_sealed(struct cluster *cl, const unsigned char *whole, size_t le
 		memcpy(buf + sizeof(hdr), whole + off, n);
 		size_t total = cfs_msg_seal(buf, CFS_MSG_FRAG, id, CFS_MSG_FRAG_HEADER + n);
 		struct iovec iov = { buf, total };
-		err = mcast(cl, &iov, 1);
+		err = mcast(cl, &iov, 1, gen);
 		free(buf);
 	}
 	return err;
@@ -344,6 +356,7 @@ struct outmsg {
 	unsigned char *buf;
 	size_t len;
 	uint64_t id;
+	uint64_t gen; /* the connection it belongs to */
 };
 
 static void queue_send(struct cluster *cl, unsigned char *buf, size_t len, uint64_t id)
@@ -358,6 +371,7 @@ static void queue_send(struct cluster *cl, unsigned char *buf, size_t len, uint6
 	m->buf = buf;
 	m->len = len;
 	m->id = id;
+	m->gen = __atomic_load_n(&cl->conn_gen, __ATOMIC_ACQUIRE);
 	pthread_mutex_lock(&cl->out_lock);
 	*cl->out_tail = m;
 	cl->out_tail = &m->next;
@@ -395,7 +409,7 @@ static void *sender_thread(void *arg)
 		if (!cl->out_head)
 			cl->out_tail = &cl->out_head;
 		pthread_mutex_unlock(&cl->out_lock);
-		if (send_sealed(cl, m->buf, m->len, m->id))
+		if (send_sealed(cl, m->buf, m->len, m->id, m->gen))
 			log_printf(LOG_ERR, "cannot send a %zu byte %s message", m->len,
 			           cfs_msg_type_name(le_get16(m->buf + 6)));
 		free(m->buf);
@@ -444,7 +458,7 @@ static void send_batch(struct cluster *cl)
 	size_t bytes = CFS_MSG_OPS_ENTRY + first->len;
 	unsigned n = 1;
 
-	while (last->qnext && n < CL_OPS_MAX_COUNT &&
+	while (last->qnext && n < CL_OPS_MAX_COUNT && last->qnext->gen == first->gen &&
 	       bytes + CFS_MSG_OPS_ENTRY + last->qnext->len <= CL_OPS_MAX_BYTES) {
 		last = last->qnext;
 		bytes += CFS_MSG_OPS_ENTRY + last->len;
@@ -478,7 +492,7 @@ static void send_batch(struct cluster *cl)
 			}
 		}
 		size_t total = cfs_msg_seal(buf, n == 1 ? CFS_MSG_OP : CFS_MSG_OPS, id, body);
-		err = send_sealed(cl, buf, total, id);
+		err = send_sealed(cl, buf, total, id, first->gen);
 		free(buf);
 	}
 
@@ -527,6 +541,7 @@ static int cl_propose(void *ctx, const void *msg, size_t len, struct memdb_resul
 	w.id = new_id(cl);
 	w.msg = msg;
 	w.len = len;
+	w.gen = __atomic_load_n(&cl->conn_gen, __ATOMIC_ACQUIRE);
 	w.queued = true;
 	w.next = cl->pending;
 	cl->pending = &w;
@@ -664,8 +679,9 @@ static void flush_batch(struct cluster *cl)
 	pthread_mutex_lock(&cl->lock);
 	writable = cl->group_writable;
 	pthread_mutex_unlock(&cl->lock);
+	bool failed = false;
 	if (writable) {
-		dfsm_apply(cl->dfsm, &head->it);
+		failed = dfsm_apply(cl->dfsm, &head->it) != 0;
 	} else {
 		/* the group had no quorum at its sync: the same refusal everywhere */
 		uint64_t v = memdb_version(cl->mdb);
@@ -692,6 +708,8 @@ static void flush_batch(struct cluster *cl)
 	}
 	pthread_cond_broadcast(&cl->cond);
 	pthread_mutex_unlock(&cl->lock);
+	if (failed)
+		fall_out_of_step(cl, "a local commit failed (the others applied the batch)");
 }
 
 static void deliver_op(struct cluster *cl, uint32_t nodeid, uint32_t pid, uint64_t id,
@@ -699,9 +717,14 @@ static void deliver_op(struct cluster *cl, uint32_t nodeid, uint32_t pid, uint64
 {
 	struct pitem *p = malloc(sizeof(*p) + len);
 	if (!p) {
-		log_printf(LOG_CRIT, "out of memory for a delivered op: resyncing");
-		uint64_t r = cl->round;
-		send_u64s(cl, CFS_MSG_RESYNC, &r, 1);
+		if (is_me(cl, nodeid, pid)) {
+			pthread_mutex_lock(&cl->lock);
+			finish_pending(cl, id, -EIO, NULL);
+			pthread_cond_broadcast(&cl->cond);
+			pthread_mutex_unlock(&cl->lock);
+		}
+		flush_batch(cl); /* what came before it is still applied */
+		fall_out_of_step(cl, "out of memory for a delivered op");
 		return;
 	}
 	memset(p, 0, sizeof(*p));
@@ -720,6 +743,39 @@ static void deliver_op(struct cluster *cl, uint32_t nodeid, uint32_t pid, uint64
 	}
 }
 
+/* Ask every member for a new sync round (from the cluster thread). */
+static void request_resync(struct cluster *cl, const char *why)
+{
+	uint64_t r = cl->round;
+	log_printf(LOG_WARNING, "asking for a new sync round: %s", why);
+	send_u64s(cl, CFS_MSG_RESYNC, &r, 1);
+}
+
+/*
+ * This node cannot follow the op stream any more (a local commit failed,
+ * memory ran out, a state could not be adopted): stop applying (ops are
+ * queued as during a sync and dropped with EIO, their outcome unknown
+ * here), and ask for a new round, in which this node adopts the others'
+ * tree.  With a store that cannot even be reloaded, leave the group.
+ */
+static void fall_out_of_step(struct cluster *cl, const char *why)
+{
+	log_printf(LOG_CRIT, "this node is out of step with the cluster: %s", why);
+	pthread_mutex_lock(&cl->lock);
+	cl->out_of_step = true;
+	cl->state = ST_SYNCING;
+	pthread_cond_broadcast(&cl->cond);
+	pthread_mutex_unlock(&cl->lock);
+	if (dfsm_failed(cl->dfsm)) {
+		log_printf(LOG_CRIT,
+		           "the database cannot be reloaded: leaving the cluster until "
+		           "pmxcfs is restarted");
+		cl->fatal = true;
+		return;
+	}
+	request_resync(cl, why);
+}
+
 /* ---- sync ---- */
 
 static void begin_round(struct cluster *cl, uint64_t round)
@@ -729,13 +785,19 @@ static void begin_round(struct cluster *cl, uint64_t round)
 	unsigned char *buf = malloc(CFS_MSG_HEADER_SIZE + 36);
 
 	flush_batch(cl);
-	/* ops of an unfinished round: nobody applied them; drop them everywhere */
 	if (cl->syncq.head) {
+		/*
+		 * Ops of an unfinished round: nobody applied them (EAGAIN), unless
+		 * this node fell out of step while the others went on (EIO: the
+		 * outcome is not known here).
+		 */
 		log_printf(LOG_NOTICE, "dropping %zu ops delivered during an unfinished sync",
 		           cl->syncq.n);
-		pq_drop(cl, &cl->syncq, -EAGAIN);
+		pq_drop(cl, &cl->syncq, cl->out_of_step ? -EIO : -EAGAIN);
 	}
+	cl->out_of_step = false;
 	clock_gettime(CLOCK_MONOTONIC, &cl->round_t0);
+	cl->round_progress = cl->round_t0;
 	pthread_mutex_lock(&cl->lock);
 	cl->state = ST_SYNCING;
 	cl->round = round;
@@ -810,6 +872,8 @@ static void sync_done(struct cluster *cl)
 	                  (now.tv_nsec - cl->round_t0.tv_nsec) / 1000000),
 	           cl->nmembers, memdb_version(cl->mdb),
 	           writable ? "quorate" : "not quorate (read-only)");
+	if (writable)
+		dfsm_clear_local(cl->dfsm); /* the tree is the quorate group's now */
 	/* the ops delivered during the round, in delivery order */
 	cl->batch = cl->syncq;
 	memset(&cl->syncq, 0, sizeof(cl->syncq));
@@ -818,6 +882,12 @@ static void sync_done(struct cluster *cl)
 	pthread_cond_broadcast(&cl->cond);
 	pthread_mutex_unlock(&cl->lock);
 	deadline_in(&cl->next_verify, cl->o.verify_secs);
+	/* quorum came while the round ran: a new round makes the group writable */
+	int q = 0;
+	if (!writable && !cl->resync_sent && quorum_getquorate(cl->qh, &q) == CS_OK && q) {
+		cl->resync_sent = true;
+		request_resync(cl, "quorum arrived during the sync");
+	}
 }
 
 struct state_buf {
@@ -934,6 +1004,7 @@ struct diff_ctx {
 	unsigned logged;
 	bool log_paths;
 	uint64_t fresh_version;
+	uint64_t local_since; /* database_local_since() */
 };
 
 /* Compare one row of the old tree with the fresh one (old tree read-locked). */
@@ -943,6 +1014,10 @@ static int diff_old_row(void *ctx, const struct memdb_row *o)
 	struct memdb_row f;
 	char path[512];
 	const char *what = NULL;
+
+	/* written in local mode since the last cluster sync: a local edit */
+	if (dc->local_since && o->version > dc->local_since)
+		dc->diverged = true;
 
 	if (memdb_row_locked(dc->fresh, o->inode, &f) != 0) {
 		what = "removed";
@@ -1023,7 +1098,9 @@ static void apply_state(struct cluster *cl, const struct cfs_msg_state *st, bool
 	 * diverged one (or a failed verification) is: first find out, then
 	 * name the paths.
 	 */
-	struct diff_ctx dc = { .cl = cl, .fresh = fresh };
+	struct diff_ctx dc = { .cl = cl,
+		               .fresh = fresh,
+		               .local_since = dfsm_local_since(cl->dfsm) };
 	memdb_rdlock(cl->mdb);
 	uint64_t old_version = memdb_version_locked(cl->mdb);
 	bool old_empty = old_version <= 1;
@@ -1174,15 +1251,20 @@ static void on_frag(struct cluster *cl, uint32_t nodeid, uint32_t pid, const str
 		drop_msg(cl, nodeid, "bad fragment", err);
 		return;
 	}
-	for (pp = &cl->frags; (fr = *pp); pp = &fr->next)
+	unsigned open_of_sender = 0;
+	for (pp = &cl->frags; (fr = *pp); pp = &fr->next) {
 		if (fr->nodeid == nodeid && fr->pid == pid && fr->id == m->id)
 			break;
+		open_of_sender += fr->nodeid == nodeid && fr->pid == pid;
+	}
 	if (!fr && f.index == 0) {
+		/* a sender has at most two (its send leader's and its sender thread's) */
+		if (open_of_sender >= CL_MAX_REASSEMBLIES) {
+			drop_msg(cl, nodeid, "too many messages in fragments at once", -EBADMSG);
+			return;
+		}
 		fr = calloc(1, sizeof(*fr));
-		if (fr)
-			fr->buf = malloc(f.whole_len);
-		if (!fr || !fr->buf) {
-			free(fr);
+		if (!fr) {
 			drop_msg(cl, nodeid, "no memory to reassemble", -ENOMEM);
 			return;
 		}
@@ -1206,6 +1288,24 @@ static void on_frag(struct cluster *cl, uint32_t nodeid, uint32_t pid, const str
 		free(fr->buf);
 		free(fr);
 		return;
+	}
+	/* the buffer grows with what arrived, not with what the first fragment claims */
+	if (fr->off + f.chunk_len > fr->cap) {
+		size_t cap = fr->cap ? fr->cap : 65536;
+		while (cap < fr->off + f.chunk_len)
+			cap *= 2;
+		if (cap > fr->whole_len)
+			cap = fr->whole_len;
+		unsigned char *nb = realloc(fr->buf, cap);
+		if (!nb) {
+			drop_msg(cl, nodeid, "no memory to reassemble", -ENOMEM);
+			*pp = fr->next;
+			free(fr->buf);
+			free(fr);
+			return;
+		}
+		fr->buf = nb;
+		fr->cap = cap;
 	}
 	memcpy(fr->buf + fr->off, f.chunk, f.chunk_len);
 	fr->off += f.chunk_len;
@@ -1239,6 +1339,8 @@ static void handle_msg(struct cluster *cl, uint32_t nodeid, uint32_t pid, const 
 		drop_msg(cl, nodeid, "sender is not a member", -EPERM);
 		return;
 	}
+	if (cl->state == ST_SYNCING && top)
+		clock_gettime(CLOCK_MONOTONIC, &cl->round_progress);
 	switch (m.type) {
 	case CFS_MSG_OP:
 		deliver_op(cl, nodeid, pid, m.id, m.body, m.body_len);
@@ -1287,13 +1389,16 @@ static void handle_msg(struct cluster *cl, uint32_t nodeid, uint32_t pid, const 
 		if (cl->state != ST_SYNCING || st.round != cl->round || cl->source < 0 ||
 		    cl->members[cl->source].nodeid != nodeid || cl->members[cl->source].pid != pid)
 			break; /* stale, or not from this round's source */
+		if (st.version != cl->members[cl->source].s.version ||
+		    st.checksum != cl->members[cl->source].s.checksum) {
+			drop_msg(cl, nodeid, "state does not match its sender's summary", -EBADMSG);
+			break;
+		}
 		uint64_t mine = memdb_checksum(cl->mdb, NULL, NULL);
 		if (mine != st.checksum || memdb_version(cl->mdb) != st.version)
 			apply_state(cl, &st, cl->resyncs > 0);
 		if (memdb_checksum(cl->mdb, NULL, NULL) != st.checksum) {
-			log_printf(LOG_CRIT, "state not adopted; asking for a new sync round");
-			uint64_t r = cl->round;
-			send_u64s(cl, CFS_MSG_RESYNC, &r, 1);
+			fall_out_of_step(cl, "the sync state could not be adopted");
 			break;
 		}
 		sync_done(cl);
@@ -1375,17 +1480,25 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 	pthread_mutex_unlock(&cl->lock);
 	for (size_t i = 0; i < nmembers; i++)
 		round = mix(round ^ ((uint64_t)cl->members[i].nodeid << 32 | cl->members[i].pid));
-	/* reassemblies of senders that left will never complete */
-	for (struct frag **pp = &cl->frags; *pp;) {
-		struct frag *fr = *pp;
-		if (member_index(cl, fr->nodeid, fr->pid) < 0) {
-			*pp = fr->next;
-			free(fr->buf);
-			free(fr);
-		} else {
-			pp = &fr->next;
+	/*
+	 * A message is reassembled within one membership: a member that joined
+	 * now never saw the first fragments, so every member drops what is in
+	 * progress (all hold the same partial set) and the later fragments are
+	 * dropped everywhere as "without its start".  Our own op among them was
+	 * never applied anywhere.
+	 */
+	for (struct frag *fr = cl->frags, *next; fr; fr = next) {
+		next = fr->next;
+		if (is_me(cl, fr->nodeid, fr->pid)) {
+			pthread_mutex_lock(&cl->lock);
+			finish_pending(cl, fr->id, -EAGAIN, NULL);
+			pthread_cond_broadcast(&cl->cond);
+			pthread_mutex_unlock(&cl->lock);
 		}
+		free(fr->buf);
+		free(fr);
 	}
+	cl->frags = NULL;
 	log_printf(LOG_NOTICE, "membership: %zu members (%zu joined, %zu left)", nmembers, njoined,
 	           nleft);
 	if (member_index(cl, cl->my_nodeid, cl->my_pid) < 0)
@@ -1413,6 +1526,8 @@ static void on_quorum(quorum_handle_t h, uint32_t quorate, uint64_t ring_seq, ui
 	cl->nonline = n < CL_MAX_MEMBERS ? n : CL_MAX_MEMBERS;
 	memcpy(cl->online, view, cl->nonline * sizeof(*view));
 	bool regain = quorate && !cl->group_writable && cl->state == ST_SYNCED;
+	/* lost without a membership change (votes, qdevice): read-only at one point */
+	bool loss = !quorate && cl->group_writable && cl->state == ST_SYNCED;
 	pthread_cond_broadcast(&cl->cond);
 	pthread_mutex_unlock(&cl->lock);
 	if (was != (quorate != 0))
@@ -1420,10 +1535,11 @@ static void on_quorum(quorum_handle_t h, uint32_t quorate, uint64_t ring_seq, ui
 		           n);
 	if (regain && !cl->resync_sent) {
 		/* the group synced without quorum; a new round makes it writable */
-		uint64_t r = cl->round;
 		cl->resync_sent = true;
-		send_u64s(cl, CFS_MSG_RESYNC, &r, 1);
+		request_resync(cl, "quorum regained");
 	}
+	if (loss)
+		request_resync(cl, "quorum lost");
 }
 
 static void read_nodelist(struct cluster *cl)
@@ -1543,10 +1659,12 @@ static int connect_corosync(struct cluster *cl)
 	if (rc != CS_OK)
 		goto fail;
 	pthread_mutex_lock(&cl->send_lock);
+	__atomic_add_fetch(&cl->conn_gen, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&cl->connected, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&cl->send_lock);
 	pthread_mutex_lock(&cl->lock);
 	cl->state = ST_SYNCING; /* until our join's round ends */
+	clock_gettime(CLOCK_MONOTONIC, &cl->round_progress);
 	pthread_cond_broadcast(&cl->cond);
 	pthread_mutex_unlock(&cl->lock);
 	log_printf(LOG_NOTICE, "connected to corosync as node id %u (cluster '%s')", nodeid,
@@ -1579,6 +1697,12 @@ static void *cluster_thread(void *arg)
 	bool warned = false;
 
 	while (!__atomic_load_n(&cl->stopping, __ATOMIC_RELAXED)) {
+		if (cl->fatal) {
+			if (cl->connected)
+				disconnect(cl, "the database is unusable");
+			wait_wake(cl, 1000);
+			continue;
+		}
 		if (!cl->connected) {
 			if (connect_corosync(cl) != 0) {
 				if (!warned)
@@ -1621,6 +1745,13 @@ static void *cluster_thread(void *arg)
 			wait_wake(cl, 0);
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
+		/* a round that stopped moving (a lost message, a failed send) */
+		if (cl->state == ST_SYNCING && cl->connected &&
+		    now.tv_sec - cl->round_progress.tv_sec >= CL_ROUND_STALL_SECS &&
+		    now.tv_sec - cl->last_watchdog.tv_sec >= CL_ROUND_STALL_SECS) {
+			cl->last_watchdog = now;
+			request_resync(cl, "the sync round made no progress for 30 s");
+		}
 		bool periodic = cl->o.verify_secs && am_verify_leader(cl) &&
 		    now.tv_sec >= cl->next_verify.tv_sec;
 		if (cl->state == ST_SYNCED &&
@@ -1638,7 +1769,9 @@ static void *cluster_thread(void *arg)
 		struct cpg_name g;
 		snprintf(g.value, sizeof(g.value), "%s", CL_GROUP);
 		g.length = (uint32_t)strlen(CL_GROUP);
+		pthread_mutex_lock(&cl->send_lock); /* no send on the ring meanwhile */
 		cpg_leave(cl->cpg, &g);
+		pthread_mutex_unlock(&cl->send_lock);
 		disconnect(cl, "shutting down");
 	}
 	return NULL;

@@ -3,7 +3,9 @@
  *
  * Schema (format 1):
  *   tree(inode INTEGER PRIMARY KEY, parent, version, mtime, type, name, data)
- *   meta(key TEXT PRIMARY KEY, value INTEGER): 'format' = 1, 'version' = N
+ *   meta(key TEXT PRIMARY KEY, value INTEGER): 'format' = 1, 'version' = N,
+ *   'local_since' = the version at which local mode (pmxcfs -l) first wrote
+ *   since the last cluster sync (absent when it never did)
  * PRAGMA application_id marks the file as ours.
  *
  * Durability: journal_mode=WAL with synchronous=FULL fsyncs the WAL at every
@@ -423,7 +425,8 @@ int database_replace(struct database *db, struct memdb *mdb)
 
 	if ((err = database_begin(db)))
 		return err;
-	if (sqlite3_exec(db->conn, "DELETE FROM tree", NULL, NULL, NULL) != SQLITE_OK ||
+	if (sqlite3_exec(db->conn, "DELETE FROM tree; DELETE FROM meta WHERE key = 'local_since'",
+	                 NULL, NULL, NULL) != SQLITE_OK ||
 	    memdb_foreach_row(mdb, replace_row, db) ||
 	    store_version(db, memdb_version_locked(mdb))) {
 		database_rollback(db);
@@ -449,4 +452,26 @@ int database_backup(struct database *db, const char *path, char *errbuf, size_t 
 		return -EIO;
 	}
 	return 0;
+}
+
+int database_mark_local(struct database *db, uint64_t version)
+{
+	char sql[128];
+	snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO meta VALUES ('local_since', %llu)",
+	         (unsigned long long)version);
+	return sqlite3_exec(db->conn, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+uint64_t database_local_since(struct database *db)
+{
+	int64_t v = 0;
+	if (query_int(db->conn, "SELECT value FROM meta WHERE key = 'local_since'", &v) !=
+	    SQLITE_OK)
+		return 0;
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+void database_clear_local(struct database *db)
+{
+	sqlite3_exec(db->conn, "DELETE FROM meta WHERE key = 'local_since'", NULL, NULL, NULL);
 }

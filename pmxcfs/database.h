@@ -62,6 +62,17 @@ int database_replace(struct database *db, struct memdb *mdb);
  * diverged copy is replaced.  -EIO with a message in errbuf. */
 int database_backup(struct database *db, const char *path, char *errbuf, size_t errlen);
 
+/*
+ * Local mode (pmxcfs -l) records the version it started writing from, once,
+ * until a cluster sync replaces the tree (database_replace clears it): a
+ * rejoining node then knows which of its rows are local edits.
+ * database_local_since() is 0 when there were none.
+ */
+int database_mark_local(struct database *db, uint64_t version);
+uint64_t database_local_since(struct database *db);
+/* The tree is the cluster's again (synced with a quorate group). */
+void database_clear_local(struct database *db);
+
 /* The memdb_store that writes into the current transaction of db. */
 void database_store(struct database *db, struct memdb_store *store);
 

@@ -198,6 +198,26 @@ int dfsm_backup(struct dfsm *d, const char *path, char *errbuf, size_t errlen)
 	return err;
 }
 
+uint64_t dfsm_local_since(struct dfsm *d)
+{
+	return d->db ? database_local_since(d->db) : 0;
+}
+
+void dfsm_clear_local(struct dfsm *d)
+{
+	if (!d->db)
+		return;
+	memdb_wrlock(d->mdb); /* the database's single user at a time */
+	if (!d->failed && database_local_since(d->db))
+		database_clear_local(d->db);
+	memdb_unlock(d->mdb);
+}
+
+bool dfsm_failed(struct dfsm *d)
+{
+	return __atomic_load_n(&d->failed, __ATOMIC_RELAXED);
+}
+
 void dfsm_set_transport(struct dfsm *d, const struct dfsm_transport *t)
 {
 	pthread_mutex_lock(&d->lock);

@@ -92,6 +92,13 @@ int dfsm_apply(struct dfsm *d, struct dfsm_item *items);
 /* Replace the whole tree and database with fresh (a sync); fresh gets the old tree. */
 int dfsm_replace_state(struct dfsm *d, struct memdb *fresh);
 
+/* See database_local_since(); cluster thread only. */
+uint64_t dfsm_local_since(struct dfsm *d);
+void dfsm_clear_local(struct dfsm *d);
+
+/* The store could not be reloaded after a failed commit: nothing applies any more. */
+bool dfsm_failed(struct dfsm *d);
+
 /* Copy the database to path (a diverged copy before it is replaced). */
 int dfsm_backup(struct dfsm *d, const char *path, char *errbuf, size_t errlen);
 

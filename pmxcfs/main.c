@@ -458,6 +458,9 @@ int main(int argc, char **argv)
 		log_printf(LOG_CRIT, "%s", err);
 		goto out_close_db;
 	}
+	/* local mode: a later cluster sync must know which rows are local edits */
+	if (o.local && database_mark_local(db, memdb_version(mdb)))
+		log_printf(LOG_WARNING, "cannot record the start of local mode in the database");
 	if (dfsm_new(mdb, db, &dfsm)) {
 		fprintf(stderr, "pmxcfs: cannot set up the ordering layer\n");
 		goto out_free_memdb;

@@ -37,8 +37,11 @@
 #define CFS_MSG_FORMAT 1
 #define CFS_MSG_HEADER_SIZE 24
 #define CFS_MSG_FRAG_HEADER 12
-/* A reassembled message is never larger than this (the whole tree is 128 MiB). */
-#define CFS_MSG_MAX_WHOLE (160u * 1024 * 1024)
+/*
+ * A reassembled message is never larger than this: a whole-tree STATE is at
+ * most 128 MiB of content plus 256 Ki rows of 39 + 255 bytes (~ 202 MiB).
+ */
+#define CFS_MSG_MAX_WHOLE (256u * 1024 * 1024)
 /* STATE row fixed part */
 #define CFS_MSG_ROW_FIXED 39
 

@@ -333,11 +333,15 @@ t_diverged_node() {
 	on 3 sh -c 'kill $(cat /var/lib/pve-cluster/config.db.lock)'
 	on 3 sh -c 'for i in $(seq 1 40); do mountpoint -q /etc/pve || exit 0; sleep 0.25; done; exit 1' ||
 		fail "node3's local-mode pmxcfs did not stop"
-	on 1 sh -c 'echo cluster2 > /etc/pve/later'
+	# the cluster moves on further than node3's local edits did (so node3's
+	# version is lower than the cluster's: only its record of local mode
+	# tells its edits apart)
+	on 1 sh -c 'for i in $(seq 1 20); do echo cluster$i > /etc/pve/later$i; done
+		echo cluster-new > /etc/pve/shared.cfg'
 	sim start 3
 	sim wait-quorate 3
 	wait_converged "1 2 3" 30
-	[ "$(on 3 cat /etc/pve/shared.cfg)" = cluster ] || fail "node3 kept its local edit"
+	[ "$(on 3 cat /etc/pve/shared.cfg)" = cluster-new ] || fail "node3 kept its local edit"
 	on 3 test ! -e /etc/pve/local-only || fail "node3's local-only file survived"
 	on 3 sh -c 'ls /var/lib/pve-cluster/config.db.diverged-*' >/dev/null 2>&1 ||
 		fail "no backup of node3's diverged database"
