@@ -19,8 +19,8 @@
  *   STATE(R) (its whole tree, fragmented), and R ends at its delivery:
  *   members that differ adopt it (a diverged copy is backed up first).
  *   Ops delivered during R are applied after R ends, in delivery order; ops
- *   delivered in a round that never ended are dropped everywhere (their
- *   proposers get EAGAIN).
+ *   delivered in a round that never ended are dropped everywhere, so their
+ *   proposers send them again (within the sync wait; then EAGAIN).
  *
  * Lock order: cl->lock, then nothing (memdb and dfsm calls are made without
  * it); send_lock is taken alone.
@@ -508,15 +508,19 @@ static void send_batch(struct cluster *cl)
 	pthread_cond_broadcast(&cl->cond);
 }
 
-static int cl_propose(void *ctx, const void *msg, size_t len, struct memdb_result *res)
+/*
+ * One attempt: wait until writable (until sync_deadline), send, wait for the
+ * verdict.  -ERESTART: the op was dropped before anybody applied it (a sync
+ * round that never ended, a message cut by a membership change).
+ */
+static int propose_once(struct cluster *cl, const void *msg, size_t len, struct memdb_result *res,
+                        const struct timespec *sync_deadline)
 {
-	struct cluster *cl = ctx;
 	struct pending w = { 0 };
-	struct timespec start, deadline;
+	struct timespec start, deadline = *sync_deadline;
 	int err;
 
 	pthread_mutex_lock(&cl->lock);
-	deadline_in(&deadline, cl->o.sync_wait_secs);
 	for (;;) {
 		if (cl->stopping) {
 			pthread_mutex_unlock(&cl->lock);
@@ -592,6 +596,31 @@ static int cl_propose(void *ctx, const void *msg, size_t len, struct memdb_resul
 		return err;
 	*res = w.res;
 	return w.status;
+}
+
+static int cl_propose(void *ctx, const void *msg, size_t len, struct memdb_result *res)
+{
+	struct cluster *cl = ctx;
+	struct timespec sync_deadline;
+	int err;
+
+	deadline_in(&sync_deadline, cl->o.sync_wait_secs);
+	while ((err = propose_once(cl, msg, len, res, &sync_deadline)) == -ERESTART) {
+		/* applied nowhere: send it again once the cluster is writable */
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec >= sync_deadline.tv_sec) {
+			log_printf(LOG_WARNING,
+			           "a write was dropped by sync rounds for %u s; refused "
+			           "(EAGAIN)",
+			           cl->o.sync_wait_secs);
+			return -EAGAIN;
+		}
+		log_printf(LOG_INFO,
+		           "a write was dropped by a sync round before it was applied "
+		           "anywhere; sending it again");
+	}
+	return err;
 }
 
 static bool cl_quorate(void *ctx)
@@ -787,13 +816,14 @@ static void begin_round(struct cluster *cl, uint64_t round)
 	flush_batch(cl);
 	if (cl->syncq.head) {
 		/*
-		 * Ops of an unfinished round: nobody applied them (EAGAIN), unless
+		 * Ops of an unfinished round: nobody applied them (their proposers
+		 * send them again: ERESTART), unless
 		 * this node fell out of step while the others went on (EIO: the
 		 * outcome is not known here).
 		 */
 		log_printf(LOG_NOTICE, "dropping %zu ops delivered during an unfinished sync",
 		           cl->syncq.n);
-		pq_drop(cl, &cl->syncq, cl->out_of_step ? -EIO : -EAGAIN);
+		pq_drop(cl, &cl->syncq, cl->out_of_step ? -EIO : -ERESTART);
 	}
 	cl->out_of_step = false;
 	clock_gettime(CLOCK_MONOTONIC, &cl->round_t0);
@@ -1466,8 +1496,11 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 	if (cpg_context_get(h, (void **)&cl) != CS_OK || !cl)
 		return;
 	flush_batch(cl);
-	if (nmembers > CL_MAX_MEMBERS)
+	if (nmembers > CL_MAX_MEMBERS) {
+		log_printf(LOG_CRIT, "%zu members: pmxcfs handles at most %d; the rest are ignored",
+		           nmembers, CL_MAX_MEMBERS);
 		nmembers = CL_MAX_MEMBERS;
+	}
 	pthread_mutex_lock(&cl->lock);
 	cl->nmembers = nmembers;
 	for (size_t i = 0; i < nmembers; i++) {
@@ -1491,7 +1524,7 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 		next = fr->next;
 		if (is_me(cl, fr->nodeid, fr->pid)) {
 			pthread_mutex_lock(&cl->lock);
-			finish_pending(cl, fr->id, -EAGAIN, NULL);
+			finish_pending(cl, fr->id, -ERESTART, NULL);
 			pthread_cond_broadcast(&cl->cond);
 			pthread_mutex_unlock(&cl->lock);
 		}
@@ -1635,6 +1668,10 @@ static int connect_corosync(struct cluster *cl)
 		cpg_finalize(cl->cpg);
 		return -1;
 	}
+	if (qtype == QUORUM_FREE)
+		log_printf(LOG_WARNING,
+		           "corosync has no quorum provider: every partition counts "
+		           "as quorate (set quorum { provider: corosync_votequorum })");
 	cpg_context_set(cl->cpg, cl);
 	quorum_context_set(cl->qh, cl);
 	read_nodelist(cl);
