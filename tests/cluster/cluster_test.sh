@@ -108,6 +108,15 @@ t_read_your_writes() {
 	on 2 test ! -e /etc/pve/f3 || fail "node2 still sees the rename source"
 	on 2 rm /etc/pve/f2
 	on 3 test ! -e /etc/pve/f2 || fail "node3 still sees f2"
+	# mtime updates and rmdir travel too
+	on 1 stat -c %Y /etc/pve/f1 >/dev/null
+	on 2 stat -c %Y /etc/pve/f1 >/dev/null
+	on 1 touch -d @1700000000 /etc/pve/f1
+	[ "$(on 2 stat -c %Y /etc/pve/f1)" = 1700000000 ] || fail "node2 does not see the new mtime"
+	on 2 mkdir /etc/pve/gone
+	on 3 test -d /etc/pve/gone || fail "node3 does not see gone/"
+	on 1 rmdir /etc/pve/gone
+	on 3 test ! -e /etc/pve/gone || fail "node3 still sees gone/ after rmdir"
 	# big files (more than one corosync message)
 	head -c $((1024 * 1024)) /dev/urandom > "$TMP/big"
 	on 1 sh -c "cat > /etc/pve/big" < "$TMP/big"
@@ -396,6 +405,20 @@ t_verify() {
 	[ "$after" -gt "$before" ] || fail "no verification ran after SIGUSR1"
 	[ "$(members_field 2 mismatches)" = 0 ] || fail "verification reported a mismatch"
 	sim logs 2 pmxcfs | grep -q "verification passed" || fail "no verification log line"
+}
+
+# Periodic verification runs by itself (--verify-secs).
+t_verify_periodic() {
+	CLUSTER_SIM_PMXCFS_ARGS="--verify-secs 2" sim up 3
+	on 1 sh -c 'echo p > /etc/pve/p'
+	local i v=0
+	for ((i = 0; i < 40; i++)); do
+		v=$(members_field 3 verifications)
+		[ "$v" -ge 2 ] && break
+		sleep 0.5
+	done
+	[ "$v" -ge 2 ] || fail "no periodic verification within 20 s ($v)"
+	[ "$(members_field 3 mismatches)" = 0 ] || fail "a periodic verification failed"
 }
 
 # Without corosync, pmxcfs serves reads and refuses writes with EACCES.
