@@ -174,6 +174,7 @@ struct cluster {
 	struct frag *frags;
 	bool verify_active;
 	uint64_t verify_key;
+	struct timespec verify_t0;
 	bool out_of_step; /* this node could not follow the stream: resync pending */
 	bool fatal; /* the store is unusable: stay out of the group */
 	struct timespec round_progress; /* last delivery that moved the round on */
@@ -1207,6 +1208,7 @@ static void on_verify(struct cluster *cl, uint32_t nodeid, uint64_t id, uint64_t
 	flush_batch(cl);
 	cl->verify_active = true;
 	cl->verify_key = ((uint64_t)nodeid << 40) ^ id;
+	clock_gettime(CLOCK_MONOTONIC, &cl->verify_t0);
 	for (size_t i = 0; i < cl->nmembers; i++)
 		cl->members[i].have_reply = false;
 	v[0] = round;
@@ -1782,6 +1784,14 @@ static void *cluster_thread(void *arg)
 			wait_wake(cl, 0);
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
+		/* a verification whose replies never all came (a member's send failed) */
+		if (cl->verify_active && now.tv_sec - cl->verify_t0.tv_sec >= CL_ROUND_STALL_SECS) {
+			log_printf(LOG_WARNING,
+			           "a verification got no reply from every member within "
+			           "%d s; abandoned",
+			           CL_ROUND_STALL_SECS);
+			cl->verify_active = false;
+		}
 		/* a round that stopped moving (a lost message, a failed send) */
 		if (cl->state == ST_SYNCING && cl->connected &&
 		    now.tv_sec - cl->round_progress.tv_sec >= CL_ROUND_STALL_SECS &&
