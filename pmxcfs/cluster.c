@@ -1034,7 +1034,6 @@ struct diff_ctx {
 	bool diverged;
 	unsigned logged;
 	bool log_paths;
-	uint64_t fresh_version;
 	uint64_t local_since; /* database_local_since() */
 };
 
@@ -1085,8 +1084,8 @@ static int inval_row(void *ctx, const struct memdb_row *r)
 	return 0;
 }
 
-/* Adopt the source's STATE. */
-static void apply_state(struct cluster *cl, const struct cfs_msg_state *st, bool log_paths)
+/* Adopt the source's STATE: 0, or -errno when it was not adopted (logged). */
+static int apply_state(struct cluster *cl, const struct cfs_msg_state *st, bool log_paths)
 {
 	struct memdb *fresh = memdb_new_empty();
 	struct cfs_msg_row r;
@@ -1096,7 +1095,7 @@ static void apply_state(struct cluster *cl, const struct cfs_msg_state *st, bool
 
 	if (!fresh) {
 		log_printf(LOG_CRIT, "out of memory for the received state");
-		return;
+		return -ENOMEM;
 	}
 	while ((e = cfs_msg_row_next(st, &off, &r)) == 1) {
 		struct memdb_row row = {
@@ -1121,7 +1120,7 @@ static void apply_state(struct cluster *cl, const struct cfs_msg_state *st, bool
 	if (e) {
 		log_printf(LOG_CRIT, "received state is invalid (%s); not adopted", err);
 		memdb_free(fresh);
-		return;
+		return e;
 	}
 
 	/*
@@ -1171,7 +1170,7 @@ static void apply_state(struct cluster *cl, const struct cfs_msg_state *st, bool
 	if (dfsm_replace_state(cl->dfsm, fresh) != 0) {
 		log_printf(LOG_CRIT, "cannot store the received state");
 		memdb_free(fresh);
-		return;
+		return -EIO;
 	}
 	/* fresh now holds the old tree: tell the kernel what changed */
 	if (cl->hooks.inode) {
@@ -1188,6 +1187,7 @@ static void apply_state(struct cluster *cl, const struct cfs_msg_state *st, bool
 	memdb_free(fresh);
 	log_printf(LOG_NOTICE, "adopted the cluster state: version %" PRIu64 " (was %" PRIu64 ")",
 	           st->version, old_version);
+	return 0;
 }
 
 /* ---- verification ---- */
@@ -1426,10 +1426,9 @@ static void handle_msg(struct cluster *cl, uint32_t nodeid, uint32_t pid, const 
 			drop_msg(cl, nodeid, "state does not match its sender's summary", -EBADMSG);
 			break;
 		}
-		uint64_t mine = memdb_checksum(cl->mdb, NULL, NULL);
-		if (mine != st.checksum || memdb_version(cl->mdb) != st.version)
-			apply_state(cl, &st, cl->resyncs > 0);
-		if (memdb_checksum(cl->mdb, NULL, NULL) != st.checksum) {
+		/* the checksum covers the version; apply_state verifies what it adopts */
+		if (memdb_checksum(cl->mdb, NULL, NULL) != st.checksum &&
+		    apply_state(cl, &st, cl->resyncs > 0) != 0) {
 			fall_out_of_step(cl, "the sync state could not be adopted");
 			break;
 		}

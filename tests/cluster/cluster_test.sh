@@ -18,18 +18,10 @@ export CLUSTER_SIM_PMXCFS_ARGS="${CLUSTER_SIM_PMXCFS_ARGS:---verify-secs 20}"
 NAME="ct$$"
 NAME=${NAME:0:8}
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-info() { echo "--- $*" >&2; }
 
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname "$0")/lib.sh"
 sim() { "$CLUSTER_SIM" --name "$NAME" "$@"; }
-on() {
-	local n=$1
-	shift
-	sim exec "$n" "$@"
-}
 
 cleanup() {
 	local rc=$?

@@ -34,20 +34,12 @@ N1=simtest
 N2=simtest2
 NK=simtestk
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-info() { echo "--- $*" >&2; }
 
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname "$0")/lib.sh"
 sim() { "$SIM" --pmxcfs "$PMX" --name "$N1" "$@"; }
 sim2() { "$SIM" --pmxcfs "$PMX" --name "$N2" "$@"; }
 simk() { "$SIM" --pmxcfs "$PMX" --name "$NK" "$@"; }
-on() {
-	local n=$1
-	shift
-	sim exec "$n" "$@"
-}
 
 cleanup() {
 	local rc=$?

@@ -16,17 +16,17 @@ set -euo pipefail
 
 : "${PMXCFS_BIN:?PMXCFS_BIN must name pmxcfs}"
 : "${VALGRIND_BIN:?VALGRIND_BIN must name valgrind}"
+PMXCFS_BIN=$(realpath "$PMXCFS_BIN") # the nodes run commands from /
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 NAME="vg$$"
 NAME=${NAME:0:8}
 SIM=("$SRC/cluster-sim/cluster-sim" --name "$NAME")
+sim() { "${SIM[@]}" "$@"; }
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname "$0")/lib.sh"
 TMP=$(mktemp -d /tmp/pmxcfs-vgcl.XXXXXX)
 export CLUSTER_SIM_TIMEOUT=180 # everything is ~30x slower under memcheck
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
 cleanup() {
 	local rc=$?
 	"${SIM[@]}" down >/dev/null 2>&1 || true
@@ -39,11 +39,6 @@ cleanup() {
 	exit $rc
 }
 trap cleanup EXIT
-on() {
-	local n=$1
-	shift
-	"${SIM[@]}" exec "$n" "$@"
-}
 
 cat >"$TMP/pmxcfs" <<WRAP
 #!/bin/sh
