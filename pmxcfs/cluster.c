@@ -57,8 +57,6 @@
 #define CL_DIFF_LOG_MAX 50
 #define CL_MAX_REASSEMBLIES 2 /* per sender at once */
 #define CL_ROUND_STALL_SECS 30 /* a round with no progress this long is restarted */
-#define CL_OPS_MAX_BYTES (256u * 1024) /* ops of several writers in one message */
-#define CL_OPS_MAX_COUNT 128
 
 enum cl_state { ST_DISCONNECTED, ST_SYNCING, ST_SYNCED };
 
@@ -84,12 +82,7 @@ struct pitem {
 /* A proposer waiting for its own op. */
 struct pending {
 	struct pending *next;
-	struct pending *qnext; /* in the send queue */
 	uint64_t id;
-	const void *msg; /* the encoded op (the proposer's buffer) */
-	size_t len;
-	uint64_t gen; /* the corosync connection it was found writable on */
-	bool queued; /* not yet handed to corosync */
 	bool done;
 	int status;
 	struct memdb_result res;
@@ -154,8 +147,6 @@ struct cluster {
 	uint32_t my_nodeid, my_pid;
 	uint64_t next_id;
 	struct pending *pending;
-	struct pending *sendq, **sendq_tail; /* proposed, not yet sent */
-	bool sending; /* a proposer is sending a batch (the send leader) */
 	struct member members[CL_MAX_MEMBERS];
 	size_t nmembers;
 	uint64_t membership_version;
@@ -450,66 +441,6 @@ static bool writable_locked(struct cluster *cl)
 }
 
 /*
- * Send the queued ops as one message (called with cl->lock held and no
- * send in progress; returns with it held).  A lone op goes as a plain OP.
- */
-static void send_batch(struct cluster *cl)
-{
-	struct pending *first = cl->sendq, *last = first, *p;
-	size_t bytes = CFS_MSG_OPS_ENTRY + first->len;
-	unsigned n = 1;
-
-	while (last->qnext && n < CL_OPS_MAX_COUNT && last->qnext->gen == first->gen &&
-	       bytes + CFS_MSG_OPS_ENTRY + last->qnext->len <= CL_OPS_MAX_BYTES) {
-		last = last->qnext;
-		bytes += CFS_MSG_OPS_ENTRY + last->len;
-		n++;
-	}
-	cl->sendq = last->qnext;
-	if (!cl->sendq)
-		cl->sendq_tail = &cl->sendq;
-	last->qnext = NULL;
-	cl->sending = true;
-	pthread_mutex_unlock(&cl->lock);
-
-	int err;
-	size_t body = n == 1 ? first->len : 4 + bytes;
-	unsigned char *buf = malloc(CFS_MSG_HEADER_SIZE + body);
-	uint64_t id = n == 1 ? first->id : new_id(cl);
-	if (!buf) {
-		err = -ENOMEM;
-	} else {
-		unsigned char *b = buf + CFS_MSG_HEADER_SIZE;
-		if (n == 1) {
-			memcpy(b, first->msg, first->len);
-		} else {
-			le_put32(b, n);
-			b += 4;
-			for (p = first; p; p = p->qnext) {
-				le_put64(b, p->id);
-				le_put32(b + 8, (uint32_t)p->len);
-				memcpy(b + CFS_MSG_OPS_ENTRY, p->msg, p->len);
-				b += CFS_MSG_OPS_ENTRY + p->len;
-			}
-		}
-		size_t total = cfs_msg_seal(buf, n == 1 ? CFS_MSG_OP : CFS_MSG_OPS, id, body);
-		err = send_sealed(cl, buf, total, id, first->gen);
-		free(buf);
-	}
-
-	pthread_mutex_lock(&cl->lock);
-	for (p = first; p; p = p->qnext) {
-		p->queued = false;
-		if (err) {
-			p->done = true;
-			p->status = err;
-		}
-	}
-	cl->sending = false;
-	pthread_cond_broadcast(&cl->cond);
-}
-
-/*
  * One attempt: wait until writable (until sync_deadline), send, wait for the
  * verdict.  -ERESTART: the op was dropped before anybody applied it (a sync
  * round that never ended, a message cut by a membership change).
@@ -544,29 +475,24 @@ static int propose_once(struct cluster *cl, const void *msg, size_t len, struct 
 		}
 	}
 	w.id = new_id(cl);
-	w.msg = msg;
-	w.len = len;
-	w.gen = __atomic_load_n(&cl->conn_gen, __ATOMIC_ACQUIRE);
-	w.queued = true;
 	w.next = cl->pending;
 	cl->pending = &w;
-	*cl->sendq_tail = &w;
-	cl->sendq_tail = &w.qnext;
-	/*
-	 * Send-side batching: the proposer that finds no send in progress
-	 * sends every queued op (its own and those queued meanwhile) in one
-	 * OPS message; the others wait until theirs went out.  One writer
-	 * alone sends at once; many writers share corosync messages.
-	 */
-	while (w.queued) {
-		if (cl->sending) {
-			pthread_cond_wait(&cl->cond, &cl->lock);
-			continue;
-		}
-		send_batch(cl);
+	uint64_t gen = __atomic_load_n(&cl->conn_gen, __ATOMIC_ACQUIRE);
+	pthread_mutex_unlock(&cl->lock);
+
+	unsigned char *buf = malloc(CFS_MSG_HEADER_SIZE + len);
+	if (!buf) {
+		err = -ENOMEM;
+	} else {
+		memcpy(buf + CFS_MSG_HEADER_SIZE, msg, len);
+		size_t total = cfs_msg_seal(buf, CFS_MSG_OP, w.id, len);
+		err = send_sealed(cl, buf, total, w.id, gen);
+		free(buf);
 	}
-	/* done already: delivered (status 0 or the apply's error) or the send failed */
-	err = w.done ? w.status : 0;
+
+	pthread_mutex_lock(&cl->lock);
+	if (!err && w.done)
+		err = w.status; /* delivered already (0), or dropped (ERESTART) */
 	if (err == -ENOTCONN)
 		err = -EACCES; /* corosync is gone: not sent, no quorum to write with */
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -1377,19 +1303,6 @@ static void handle_msg(struct cluster *cl, uint32_t nodeid, uint32_t pid, const 
 	case CFS_MSG_OP:
 		deliver_op(cl, nodeid, pid, m.id, m.body, m.body_len);
 		break;
-	case CFS_MSG_OPS: {
-		size_t off = 0;
-		uint64_t id;
-		const void *op;
-		uint32_t oplen;
-		if ((err = cfs_msg_ops_check(&m))) {
-			drop_msg(cl, nodeid, "bad op batch", err);
-			break;
-		}
-		while (cfs_msg_ops_next(&m, &off, &id, &op, &oplen) == 1)
-			deliver_op(cl, nodeid, pid, id, op, oplen);
-		break;
-	}
 	case CFS_MSG_FRAG:
 		if (!top) {
 			drop_msg(cl, nodeid, "nested fragment", -EBADMSG);
@@ -1852,7 +1765,6 @@ int cluster_new(struct dfsm *d, struct memdb *mdb, const struct cluster_opts *o,
 	pthread_mutex_init(&cl->out_lock, NULL);
 	pthread_cond_init(&cl->out_cond, NULL);
 	cl->out_tail = &cl->out_head;
-	cl->sendq_tail = &cl->sendq;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&cl->cond, &ca);

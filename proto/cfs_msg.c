@@ -15,7 +15,7 @@ const char *cfs_msg_type_name(unsigned type)
 		[CFS_MSG_OP] = "op",           [CFS_MSG_FRAG] = "frag",
 		[CFS_MSG_SUMMARY] = "summary", [CFS_MSG_STATE] = "state",
 		[CFS_MSG_VERIFY] = "verify",   [CFS_MSG_VERIFY_REPLY] = "verify-reply",
-		[CFS_MSG_RESYNC] = "resync",   [CFS_MSG_OPS] = "ops",
+		[CFS_MSG_RESYNC] = "resync",
 	};
 	if (type == 0 || type > CFS_MSG_TYPE_MAX)
 		return "unknown";
@@ -153,43 +153,6 @@ int cfs_msg_state_decode(const struct cfs_msg *m, struct cfs_msg_state *s)
 	while ((e = cfs_msg_row_next(s, &off, &r)) == 1)
 		n++;
 	if (e < 0 || n != s->nrows)
-		return -EBADMSG;
-	return 0;
-}
-
-int cfs_msg_ops_next(const struct cfs_msg *m, size_t *off, uint64_t *id, const void **op,
-                     uint32_t *len)
-{
-	const uint8_t *b = m->body;
-
-	if (*off == 0)
-		*off = 4;
-	if (*off == m->body_len)
-		return 0;
-	if (m->body_len - *off < CFS_MSG_OPS_ENTRY)
-		return -EBADMSG;
-	*id = le_get64(b + *off);
-	*len = le_get32(b + *off + 8);
-	if (*len > m->body_len - *off - CFS_MSG_OPS_ENTRY)
-		return -EBADMSG;
-	*op = b + *off + CFS_MSG_OPS_ENTRY;
-	*off += CFS_MSG_OPS_ENTRY + (size_t)*len;
-	return 1;
-}
-
-int cfs_msg_ops_check(const struct cfs_msg *m)
-{
-	size_t off = 0;
-	uint64_t id;
-	const void *op;
-	uint32_t len, n = 0;
-	int e;
-
-	if (m->type != CFS_MSG_OPS || m->body_len < 4)
-		return -EBADMSG;
-	while ((e = cfs_msg_ops_next(m, &off, &id, &op, &len)) == 1)
-		n++;
-	if (e < 0 || n != le_get32(m->body) || n == 0)
 		return -EBADMSG;
 	return 0;
 }

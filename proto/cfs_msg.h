@@ -18,9 +18,6 @@
  *   VERIFY    u64 round (a request that every member report its checksum)
  *   VERIFY_REPLY u64 round, u64 version, u64 checksum
  *   RESYNC    u64 round (start a new sync round without a membership change)
- *   OPS       u32 count, then count times: u64 id, u32 length, a cfs_op
- *             encoding (the ops of several writers of one node, sent as one
- *             message: one corosync message instead of many)
  *
  * Decoding never reads outside the buffer and rejects, with -EBADMSG, any
  * length, checksum or field that does not add up; -EPROTO for an unknown
@@ -53,12 +50,8 @@ enum cfs_msg_type {
 	CFS_MSG_VERIFY = 5,
 	CFS_MSG_VERIFY_REPLY = 6,
 	CFS_MSG_RESYNC = 7,
-	CFS_MSG_OPS = 8,
-	CFS_MSG_TYPE_MAX = 8,
+	CFS_MSG_TYPE_MAX = 7,
 };
-
-/* OPS: several ops of one sender in one message; per op 12 bytes + the op. */
-#define CFS_MSG_OPS_ENTRY 12
 
 #define CFS_SUMMARY_F_PRIMARY 0x1u /* the sender was in the quorate, synced group */
 
@@ -110,15 +103,6 @@ int cfs_msg_summary_decode(const struct cfs_msg *m, struct cfs_msg_summary *s);
 int cfs_msg_state_decode(const struct cfs_msg *m, struct cfs_msg_state *s);
 /* u64 round (VERIFY, RESYNC) or round + version + checksum (VERIFY_REPLY). */
 int cfs_msg_u64s_decode(const struct cfs_msg *m, uint64_t *out, unsigned n);
-
-/*
- * Iterate the ops of an OPS message: *off starts at 0; returns 1 with the
- * next op's id and bytes, 0 at the end, -EBADMSG when the entries do not
- * add up to the body (count included).  Call cfs_msg_ops_check() first.
- */
-int cfs_msg_ops_check(const struct cfs_msg *m);
-int cfs_msg_ops_next(const struct cfs_msg *m, size_t *off, uint64_t *id, const void **op,
-                     uint32_t *len);
 
 /* Iterate rows: *off starts at 0; returns 1 with a row, 0 at the end, -EBADMSG. */
 int cfs_msg_row_next(const struct cfs_msg_state *s, size_t *off, struct cfs_msg_row *r);

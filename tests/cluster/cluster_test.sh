@@ -157,6 +157,26 @@ t_mixed_ops() {
 	[ "$files" -gt 10 ] || fail "too few files after the storm ($files)"
 }
 
+# Many writers on every node at once: nothing is lost, every node ends
+# identical.
+t_concurrent_writers() {
+	sim up 3
+	local n w
+	for n in 1 2 3; do
+		for w in 1 2 3 4 5 6; do
+			storm "$n" "cw${n}_${w}_" 100 > "$TMP/cw$n$w" &
+		done
+	done
+	wait
+	for n in 1 2 3; do
+		for w in 1 2 3 4 5 6; do
+			[ "$(wc -l < "$TMP/cw$n$w")" = 100 ] || fail "writer $w on node$n: $(wc -l < "$TMP/cw$n$w") of 100"
+		done
+	done
+	wait_converged "1 2 3" 20
+	[ "$(on 2 sh -c 'ls /etc/pve | grep -c ^cw')" = 1800 ] || fail "not all 1800 files on node2"
+}
+
 # Two nodes create the same guest id at once: exactly one wins, every round.
 t_guest_id_race() {
 	sim up 3

@@ -8,9 +8,8 @@
  * Sends, in order: random bytes; an envelope with a bad CRC; an envelope of
  * an unknown type; one of a newer format version; a truncated envelope; an
  * oversized one (over 1 MiB of garbage); a fragment without its start; two
- * fragments out of sequence; an OPS whose entries overrun its body; a
- * SUMMARY and a STATE of the wrong length; an OP whose inner cfs_op is
- * damaged.  Every one must be logged and dropped by every pmxcfs, which must
+ * fragments out of sequence; a SUMMARY and a STATE of the wrong length; an
+ * OP whose inner cfs_op is damaged.  Every one must be logged and dropped by every pmxcfs, which must
  * keep running and stay identical.  Exit 0 when all were sent.
  */
 #include "proto/cfs_msg.h"
@@ -129,11 +128,6 @@ int main(int argc, char **argv)
 	send_sealed(CFS_MSG_FRAG, body, 60);
 	le_put32(body, 2);
 	send_sealed(CFS_MSG_FRAG, body, 60);
-	/* an OPS whose entry overruns the body */
-	le_put32(body, 1);
-	le_put64(body + 4, 7);
-	le_put32(body + 12, 1000);
-	send_sealed(CFS_MSG_OPS, body, 40);
 	send_sealed(CFS_MSG_SUMMARY, body, 20); /* wrong length */
 	le_put32(body + 24, 5);
 	send_sealed(CFS_MSG_STATE, body, 28); /* 5 rows claimed, none there */
