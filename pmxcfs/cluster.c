@@ -27,6 +27,7 @@
  */
 #define LOG_SUBSYS "cluster"
 #include "pmxcfs/cluster.h"
+#include "pmxcfs/clusterlog.h"
 #include "pmxcfs/log.h"
 #include "proto/cfs_msg.h"
 #include "proto/le.h"
@@ -47,7 +48,7 @@
 #include <unistd.h>
 
 #define CL_GROUP "pmxcfs"
-#define CL_MAX_MEMBERS 64
+#define CL_MAX_MEMBERS CLUSTER_MAX_NODES
 #define CL_CHUNK (512u * 1024) /* bytes of a whole message per FRAG */
 #define CL_BATCH_MAX_OPS 256
 #define CL_BATCH_MAX_BYTES (8u * 1024 * 1024)
@@ -116,6 +117,7 @@ struct cluster {
 	char nodename[64];
 	char dbpath[PATH_MAX];
 	struct cluster_hooks hooks;
+	struct clusterlog *clog; /* replicated when set */
 
 	pthread_t thread;
 	bool thread_started;
@@ -429,6 +431,52 @@ static int send_u64s(struct cluster *cl, uint16_t type, const uint64_t *v, unsig
 	size_t len = cfs_msg_seal(buf, type, id, 8u * n);
 	queue_send(cl, buf, len, id);
 	return 0;
+}
+
+/* ---- the cluster log ---- */
+
+/* Multicast a log blob (any thread); dropped while not connected. */
+static void send_log_blob(struct cluster *cl, const void *blob, size_t len)
+{
+	if (!__atomic_load_n(&cl->connected, __ATOMIC_ACQUIRE))
+		return;
+	unsigned char *buf = malloc(CFS_MSG_HEADER_SIZE + len);
+	if (!buf)
+		return;
+	memcpy(buf + CFS_MSG_HEADER_SIZE, blob, len);
+	uint64_t id = new_id(cl);
+	queue_send(cl, buf, cfs_msg_seal(buf, CFS_MSG_LOG, id, len), id);
+}
+
+static void send_whole_log(struct cluster *cl)
+{
+	size_t cap = 4 + (size_t)CLUSTERLOG_MAX * 800;
+	unsigned char *blob = malloc(cap);
+	struct ipc_wr w;
+	if (!blob)
+		return;
+	ipc_wr_init_raw(&w, blob, cap);
+	clusterlog_encode(cl->clog, &w);
+	if (!w.overflow)
+		send_log_blob(cl, blob, w.len);
+	free(blob);
+}
+
+void cluster_set_log(struct cluster *cl, struct clusterlog *clog)
+{
+	cl->clog = clog;
+}
+
+void cluster_log(struct cluster *cl, const char *user, const char *tag, int pri, uint32_t pid,
+                 int64_t time, const char *msg)
+{
+	unsigned char blob[2048];
+	struct ipc_wr w;
+
+	ipc_wr_init_raw(&w, blob, sizeof(blob));
+	clusterlog_add(cl->clog, cl->nodename, user, tag, pri, pid, time, msg, &w);
+	if (!w.overflow)
+		send_log_blob(cl, blob, w.len);
 }
 
 /* ---- proposing (FUSE threads) ---- */
@@ -1362,6 +1410,10 @@ static void handle_msg(struct cluster *cl, uint32_t nodeid, uint32_t pid, const 
 		}
 		on_verify_reply(cl, nodeid, pid, v);
 		break;
+	case CFS_MSG_LOG:
+		if (cl->clog && (err = clusterlog_merge(cl->clog, m.body, m.body_len)) < 0)
+			drop_msg(cl, nodeid, "bad cluster log entries", err);
+		break;
 	case CFS_MSG_RESYNC:
 		if ((err = cfs_msg_u64s_decode(&m, v, 1))) {
 			drop_msg(cl, nodeid, "bad resync request", err);
@@ -1454,6 +1506,8 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 	cl->resyncs = 0;
 	cl->resync_sent = false;
 	begin_round(cl, round);
+	if (cl->clog && njoined)
+		send_whole_log(cl); /* the members' logs merge: each sends its own */
 }
 
 /* ---- quorum, node list ---- */
@@ -1877,5 +1931,32 @@ void cluster_render_members(struct cluster *cl, struct sbuf *sb)
 		sbuf_addf(sb, "}");
 	}
 	sbuf_addf(sb, "\n  }\n");
+	pthread_mutex_unlock(&cl->lock);
+}
+
+void cluster_status(struct cluster *cl, struct cluster_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&cl->lock);
+	bool connected = __atomic_load_n(&cl->connected, __ATOMIC_ACQUIRE);
+	st->connected = connected;
+	st->quorate = connected && cl->quorate;
+	st->writable = writable_locked(cl);
+	st->sync = !connected                                              ? 0
+	    : cl->state == ST_SYNCED && st->quorate && !cl->group_writable ? ST_SYNCING
+	                                                                   : (int)cl->state;
+	st->local_id = cl->my_nodeid;
+	st->membership_version = cl->membership_version;
+	snprintf(st->cluster_name, sizeof(st->cluster_name), "%s",
+	         cl->cluster_name[0] ? cl->cluster_name : cl->nodename);
+	st->nnodes = cl->nnodes;
+	for (size_t i = 0; i < cl->nnodes; i++) {
+		struct cluster_node *n = &st->nodes[i];
+		n->id = cl->nodes[i].id;
+		snprintf(n->name, sizeof(n->name), "%s", cl->nodes[i].name);
+		snprintf(n->addr, sizeof(n->addr), "%s", cl->nodes[i].addr);
+		for (size_t j = 0; j < cl->nonline && connected; j++)
+			n->online |= cl->online[j] == n->id;
+	}
 	pthread_mutex_unlock(&cl->lock);
 }

@@ -61,6 +61,32 @@ bool cluster_quorate(struct cluster *cl);
 bool cluster_wait_writable(struct cluster *cl, unsigned ms);
 /* Ask for a verification round now (async-signal-safe: SIGUSR1). */
 void cluster_request_verify(struct cluster *cl);
+/* Replicate the cluster log: new entries and, after joins, the whole log. */
+struct clusterlog;
+void cluster_set_log(struct cluster *cl, struct clusterlog *clog);
+/* Append an entry written here to the log and multicast it (any thread). */
+void cluster_log(struct cluster *cl, const char *user, const char *tag, int pri, uint32_t pid,
+                 int64_t time, const char *msg);
+
+#define CLUSTER_MAX_NODES 64
+struct cluster_node {
+	uint32_t id;
+	bool online;
+	char name[64];
+	char addr[64];
+};
+struct cluster_status {
+	char cluster_name[64];
+	uint32_t local_id;
+	bool connected, quorate, writable;
+	int sync; /* 0 disconnected, 1 syncing, 2 synced (ipc_sync_state) */
+	uint64_t membership_version;
+	size_t nnodes;
+	struct cluster_node nodes[CLUSTER_MAX_NODES];
+};
+/* A consistent copy of the membership and quorum state (any thread). */
+void cluster_status(struct cluster *cl, struct cluster_status *st);
+
 /* The "cluster" and "nodelist" members of .members (JSON, without braces around). */
 void cluster_render_members(struct cluster *cl, struct sbuf *sb);
 

@@ -20,6 +20,7 @@
  */
 #define LOG_SUBSYS "dfsm"
 #include "pmxcfs/dfsm.h"
+#include "pmxcfs/feed.h"
 #include "pmxcfs/log.h"
 
 #include <errno.h>
@@ -55,6 +56,7 @@ struct dfsm {
 	bool failed; /* the store could not be reloaded: refuse writes */
 	bool quorate;
 	struct dfsm_transport transport; /* cluster mode when propose is set */
+	struct feed *feed; /* the change feed, or NULL */
 };
 
 static void req_free(struct dfsm_req *r)
@@ -93,6 +95,73 @@ static int64_t elapsed_us(const struct timespec *since)
 	    (now.tv_nsec - since->tv_nsec) / 1000;
 }
 
+/* path of inode, relative to the root ("" for the root); lock held */
+static void rel_path(struct dfsm *d, uint64_t inode, char *buf, size_t len)
+{
+	char tmp[4096];
+	memdb_path_locked(d->mdb, inode, tmp, sizeof(tmp));
+	snprintf(buf, len, "%s", tmp + 1);
+}
+
+/* parent's path + "/" + name, relative to the root (cut to len - 1); lock held */
+static void child_path(struct dfsm *d, uint64_t parent, const char *name, uint32_t name_len,
+                       char *buf, size_t len)
+{
+	rel_path(d, parent, buf, len);
+	size_t off = strlen(buf);
+	if (off && off + 1 < len)
+		buf[off++] = '/';
+	size_t n = name_len < len - 1 - off ? name_len : len - 1 - off;
+	memcpy(buf + off, name, n);
+	buf[off + n] = '\0';
+}
+
+/* Stage the change(s) op made for the feed; lock held, op succeeded. */
+static void stage_change(struct dfsm *d, const struct cfs_op *op, const struct memdb_result *res)
+{
+	static const uint8_t kind[] = {
+		[CFS_OP_CREATE] = IPC_OP_CREATE, [CFS_OP_MKDIR] = IPC_OP_MKDIR,
+		[CFS_OP_UNLINK] = IPC_OP_DELETE, [CFS_OP_RMDIR] = IPC_OP_RMDIR,
+		[CFS_OP_PUT] = IPC_OP_PUT,       [CFS_OP_MTIME] = IPC_OP_MTIME,
+	};
+	char path[4096], path2[4096];
+	struct memdb_row row;
+	int64_t mtime = op->now;
+
+	switch (op->type) {
+	case CFS_OP_CREATE:
+	case CFS_OP_MKDIR:
+	case CFS_OP_PUT:
+	case CFS_OP_MTIME: {
+		uint64_t ino =
+		    op->type == CFS_OP_CREATE || op->type == CFS_OP_MKDIR ? res->inode : op->inode;
+		rel_path(d, ino, path, sizeof(path));
+		if (memdb_row_locked(d->mdb, ino, &row) == 0)
+			mtime = row.mtime;
+		feed_stage(d->feed, res->version, mtime, kind[op->type], path, NULL);
+		break;
+	}
+	case CFS_OP_UNLINK:
+	case CFS_OP_RMDIR:
+		child_path(d, op->parent, op->name, op->name_len, path, sizeof(path));
+		feed_stage(d->feed, res->version, mtime, kind[op->type], path, NULL);
+		break;
+	case CFS_OP_RENAME:
+		child_path(d, op->parent, op->name, op->name_len, path, sizeof(path));
+		child_path(d, op->newparent, op->newname, op->newname_len, path2, sizeof(path2));
+		feed_stage(d->feed, res->version, mtime, IPC_OP_RENAME_FROM, path, path2);
+		feed_stage(d->feed, res->version, mtime, IPC_OP_RENAME_TO, path2, path);
+		break;
+	default:
+		break;
+	}
+}
+
+void dfsm_set_feed(struct dfsm *d, struct feed *f)
+{
+	d->feed = f;
+}
+
 /* Apply a list of items in one transaction; called with memdb write-locked. */
 static void apply_items(struct dfsm *d, struct dfsm_item *batch)
 {
@@ -116,11 +185,14 @@ static void apply_items(struct dfsm *d, struct dfsm_item *batch)
 			r->status = err;
 			continue;
 		}
+		uint64_t before = memdb_version_locked(d->mdb);
 		if (memdb_apply(d->mdb, &op, &r->res, sp)) {
 			store_ok = false;
 			break;
 		}
 		r->status = 0;
+		if (d->feed && r->res.err == 0 && r->res.version != before)
+			stage_change(d, &op, &r->res);
 		nops++;
 		/*
 		 * -d: every op with its verdict (the blackbox keeps the last ones
@@ -142,6 +214,12 @@ static void apply_items(struct dfsm *d, struct dfsm_item *batch)
 	if (store_ok)
 		log_printf(LOG_DEBUG, "batch of %u ops committed in %lld us", nops,
 		           (long long)elapsed_us(&start));
+	if (d->feed) {
+		if (store_ok)
+			feed_publish(d->feed); /* durable: watchers may hear of it */
+		else
+			feed_discard(d->feed);
+	}
 	if (!store_ok) {
 		for (struct dfsm_item *r = batch; r; r = r->next)
 			r->status = -EIO;
@@ -181,6 +259,8 @@ int dfsm_replace_state(struct dfsm *d, struct memdb *fresh)
 		err = -EIO;
 	} else {
 		memdb_swap(d->mdb, fresh);
+		if (d->feed)
+			feed_reset(d->feed, memdb_version_locked(d->mdb));
 	}
 	memdb_unlock(d->mdb);
 	return err;

@@ -96,6 +96,12 @@ int dfsm_replace_state(struct dfsm *d, struct memdb *fresh);
 uint64_t dfsm_local_since(struct dfsm *d);
 void dfsm_clear_local(struct dfsm *d);
 
+/*
+ * Publish every applied, committed change to f (pmxcfs/feed.h); set before
+ * any op is applied.  A replaced state resets it.
+ */
+struct feed;
+void dfsm_set_feed(struct dfsm *d, struct feed *f);
 /* The store could not be reloaded after a failed commit: nothing applies any more. */
 bool dfsm_failed(struct dfsm *d);
 

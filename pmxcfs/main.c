@@ -15,6 +15,8 @@
 #include "pmxcfs/cluster.h"
 #include "pmxcfs/database.h"
 #include "pmxcfs/dfsm.h"
+#include "pmxcfs/feed.h"
+#include "pmxcfs/ipcs.h"
 #include "pmxcfs/reqloop.h"
 #include "pmxcfs/kinval.h"
 #include "pmxcfs/log.h"
@@ -51,6 +53,9 @@ struct options {
 	char nodename[HOST_NAME_MAX + 1];
 	unsigned spin_usec;
 	unsigned verify_secs;
+	const char *ipc_name;
+	gid_t ipc_gid;
+	unsigned long feed_history;
 };
 
 static void usage(FILE *out)
@@ -67,6 +72,12 @@ static void usage(FILE *out)
 	        "      --verify-secs N  cluster mode: compare checksums with the other\n"
 	        "                       nodes every N seconds (default 300; 0: never;\n"
 	        "                       SIGUSR1: now)\n"
+	        "      --ipc-name NAME  the IPC service name (default $PMXCFS_IPC_NAME,\n"
+	        "                       else " IPC_DEFAULT_NAME ")\n"
+	        "      --ipc-group GRP  also let members of group GRP use the IPC\n"
+	        "                       (status, watch, cluster log); default root only\n"
+	        "      --feed-history N changes kept for watchers to resume from\n"
+	        "                       (default 65536)\n"
 	        "      --spin-usec N    after a request, poll for the next one for N\n"
 	        "                       microseconds before sleeping (default 50; 0: never)\n"
 	        "  -h, --help           this text\n"
@@ -89,7 +100,16 @@ static bool nodename_valid(const char *n)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_MOUNTPOINT = 256, OPT_DB, OPT_NODENAME, OPT_SPIN, OPT_VERIFY };
+	enum {
+		OPT_MOUNTPOINT = 256,
+		OPT_DB,
+		OPT_NODENAME,
+		OPT_SPIN,
+		OPT_VERIFY,
+		OPT_IPC_NAME,
+		OPT_IPC_GROUP,
+		OPT_FEED
+	};
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "local", no_argument, NULL, 'l' },
@@ -101,6 +121,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "nodename", required_argument, NULL, OPT_NODENAME },
 		{ "spin-usec", required_argument, NULL, OPT_SPIN },
 		{ "verify-secs", required_argument, NULL, OPT_VERIFY },
+		{ "ipc-name", required_argument, NULL, OPT_IPC_NAME },
+		{ "ipc-group", required_argument, NULL, OPT_IPC_GROUP },
+		{ "feed-history", required_argument, NULL, OPT_FEED },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -110,6 +133,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->db = DEFAULT_DB;
 	o->spin_usec = REQLOOP_DEFAULT_SPIN_USEC;
 	o->verify_secs = 300;
+	o->ipc_name = getenv("PMXCFS_IPC_NAME");
+	if (!o->ipc_name || !o->ipc_name[0])
+		o->ipc_name = IPC_DEFAULT_NAME;
+	o->ipc_gid = (gid_t)-1;
+	o->feed_history = FEED_DEFAULT_EVENTS;
 	while ((ch = getopt_long(argc, argv, "fldhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -146,6 +174,38 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			o->verify_secs = (unsigned)v;
+			break;
+		}
+		case OPT_IPC_NAME:
+			if (!optarg[0] || strlen(optarg) > 48 || strchr(optarg, '/')) {
+				fprintf(stderr,
+				        "pmxcfs: invalid --ipc-name '%s' (1..48 bytes, no '/')\n",
+				        optarg);
+				return -1;
+			}
+			o->ipc_name = optarg;
+			break;
+		case OPT_IPC_GROUP: {
+			struct group *g = getgrnam(optarg);
+			if (!g) {
+				fprintf(stderr, "pmxcfs: --ipc-group: no group '%s'\n", optarg);
+				return -1;
+			}
+			o->ipc_gid = g->gr_gid;
+			break;
+		}
+		case OPT_FEED: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 16 || v > 16777216 ||
+			    optarg[0] == '-') {
+				fprintf(stderr,
+				        "pmxcfs: invalid --feed-history '%s' (16..16777216)\n",
+				        optarg);
+				return -1;
+			}
+			o->feed_history = v;
 			break;
 		}
 		case OPT_SPIN: {
@@ -434,6 +494,8 @@ int main(int argc, char **argv)
 	struct kstate *kstate = NULL;
 	bool kinval_stuck = false;
 	struct clusterlog *clog = NULL;
+	struct feed *feed = NULL;
+	struct ipcs *ipcs = NULL;
 	struct fuse_session *se = NULL;
 	struct cfs_fuse ctx;
 	char err[1024];
@@ -465,6 +527,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pmxcfs: cannot set up the ordering layer\n");
 		goto out_free_memdb;
 	}
+	if (!(feed = feed_new(memdb_version(mdb), o.feed_history, FEED_DEFAULT_BYTES))) {
+		fprintf(stderr, "pmxcfs: out of memory\n");
+		goto out_free_dfsm;
+	}
+	dfsm_set_feed(dfsm, feed);
 	if (o.local && create_layout(mdb, dfsm, o.nodename)) {
 		fprintf(stderr, "pmxcfs: cannot create the directory layout (see the log)\n");
 		goto out_free_dfsm;
@@ -485,6 +552,7 @@ int main(int argc, char **argv)
 			goto out_free_kinval;
 		}
 		cluster_set_hooks(cluster, &hk);
+		cluster_set_log(cluster, clog);
 	}
 
 	struct group *gr = getgrnam("www-data");
@@ -524,6 +592,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pmxcfs: cannot mount at '%s'\n", o.mountpoint);
 		goto out_remove_handlers;
 	}
+	struct ipcs_opts io = {
+		.name = o.ipc_name,
+		.nodename = o.nodename,
+		.allow_gid = o.ipc_gid,
+		.mdb = mdb,
+		.feed = feed,
+		.clog = clog,
+		.cluster = cluster,
+	};
+	if ((e = ipcs_new(&io, &ipcs)) != 0) {
+		if (e == -EADDRINUSE)
+			fprintf(stderr,
+			        "pmxcfs: the IPC name '%s' is in use: is another pmxcfs running? "
+			        "(a second one needs its own --ipc-name)\n",
+			        o.ipc_name);
+		else
+			fprintf(stderr, "pmxcfs: cannot set up the IPC server '%s': %s\n",
+			        o.ipc_name, strerror(-e));
+		goto out_unmount;
+	}
 	if (fuse_daemonize(o.foreground) != 0) {
 		fprintf(stderr, "pmxcfs: cannot daemonize\n");
 		goto out_unmount;
@@ -546,13 +634,17 @@ int main(int argc, char **argv)
 		layout.node = o.nodename;
 		layout_started = pthread_create(&layout.thread, NULL, layout_thread, &layout) == 0;
 	}
+	if (ipcs_start(ipcs) != 0) {
+		log_printf(LOG_ERR, "cannot start the IPC thread");
+		goto out_unmount;
+	}
 	write_pid(lockfd);
 	{
 		char msg[256];
 		snprintf(msg, sizeof(msg), "starting pmxcfs %s on %s (%s mode)", PMXCFS_VERSION,
 		         o.mountpoint, cluster ? "cluster" : "local");
-		clusterlog_add(clog, o.nodename, "root@pam", "pmxcfs", LOG_INFO, ctx.starttime,
-		               msg);
+		clusterlog_add(clog, o.nodename, "root@pam", "pmxcfs", LOG_INFO, (uint32_t)getpid(),
+		               ctx.starttime, msg, NULL);
 	}
 	log_printf(LOG_NOTICE, "pmxcfs %s serving %s from %s as node '%s'", PMXCFS_VERSION,
 	           o.mountpoint, o.db, o.nodename);
@@ -575,6 +667,8 @@ out_unmount:
 		__atomic_store_n(&layout.stop, 1, __ATOMIC_RELAXED);
 		pthread_join(layout.thread, NULL);
 	}
+	ipcs_stop(ipcs); /* clients are disconnected */
+	ipcs = NULL;
 	cluster_stop(cluster); /* no more remote changes, writers fail */
 	kinval_attach(kinval, NULL);
 	fuse_session_unmount(se);
@@ -590,6 +684,7 @@ out_destroy_session:
 		fuse_session_destroy(se);
 	cfs_fuse_cleanup();
 out_free_kinval:
+	ipcs_stop(ipcs);
 	g_cluster = NULL;
 	cluster_free(cluster);
 	if (!kinval_stuck)
@@ -598,6 +693,7 @@ out_free_kinval:
 	clusterlog_free(clog);
 out_free_dfsm:
 	dfsm_free(dfsm);
+	feed_free(feed);
 out_free_memdb:
 	memdb_free(mdb);
 out_close_db:

@@ -15,7 +15,7 @@ const char *cfs_msg_type_name(unsigned type)
 		[CFS_MSG_OP] = "op",           [CFS_MSG_FRAG] = "frag",
 		[CFS_MSG_SUMMARY] = "summary", [CFS_MSG_STATE] = "state",
 		[CFS_MSG_VERIFY] = "verify",   [CFS_MSG_VERIFY_REPLY] = "verify-reply",
-		[CFS_MSG_RESYNC] = "resync",
+		[CFS_MSG_RESYNC] = "resync",   [CFS_MSG_LOG] = "log",
 	};
 	if (type == 0 || type > CFS_MSG_TYPE_MAX)
 		return "unknown";

@@ -18,6 +18,8 @@
  *   VERIFY    u64 round (a request that every member report its checksum)
  *   VERIFY_REPLY u64 round, u64 version, u64 checksum
  *   RESYNC    u64 round (start a new sync round without a membership change)
+ *   LOG       cluster log entries: a log blob (pmxcfs/clusterlog.h), one new
+ *             entry, or the sender's whole log after a membership change
  *
  * Decoding never reads outside the buffer and rejects, with -EBADMSG, any
  * length, checksum or field that does not add up; -EPROTO for an unknown
@@ -50,7 +52,8 @@ enum cfs_msg_type {
 	CFS_MSG_VERIFY = 5,
 	CFS_MSG_VERIFY_REPLY = 6,
 	CFS_MSG_RESYNC = 7,
-	CFS_MSG_TYPE_MAX = 7,
+	CFS_MSG_LOG = 8,
+	CFS_MSG_TYPE_MAX = 8,
 };
 
 #define CFS_SUMMARY_F_PRIMARY 0x1u /* the sender was in the quorate, synced group */

@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential cmake pkg-config git
 	libfuse3-dev fuse3 libsqlite3-dev sqlite3 libqb-dev
-	corosync libcpg-dev libquorum-dev libcmap-dev libcorosync-common-dev
+	corosync libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev libcorosync-common-dev
 	lxc lxc-dev
 	clang libclang-rt-14-dev
 	vim vim-tiny python3 procps psmisc util-linux valgrind

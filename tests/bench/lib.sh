@@ -24,6 +24,7 @@
 
 : "${BENCH_TMPDIR:=/var/tmp}"
 : "${BENCH_TIMEOUT:=20}"
+export PMXCFS_IPC_NAME="${PMXCFS_IPC_NAME:-bench$$}" # our own IPC name (see tests/fs/lib.sh)
 WORK=
 MNT=
 PID=

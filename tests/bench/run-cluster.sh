@@ -77,6 +77,7 @@ echo "== 2. one client on node1, $FILES x 512 B; baseline: local-mode pmxcfs on 
 mkdir -p "$LOCALMNT"
 # shellcheck disable=SC2086 # the same extra arguments as the cluster's pmxcfs
 on 1 "$BUILD_DIR/pmxcfs/pmxcfs" -l --mountpoint "$LOCALMNT" --db "$LOCALMNT.db" --nodename node1 \
+	--ipc-name bench-local \
 	$CLUSTER_SIM_PMXCFS_ARGS
 on 1 mkdir -p /etc/pve/bench
 on 1 "$B/bench_smallfile" --dir /etc/pve/bench --baseline "$LOCALMNT" --files "$FILES" \

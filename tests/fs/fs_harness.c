@@ -374,6 +374,12 @@ pid_t fs_spawn(const char *logpath, const char *const *args)
 
 	install_handlers();
 	daemon_path(bin, sizeof(bin));
+	/* our own IPC service name: test daemons run side by side */
+	if (!getenv("PMXCFS_IPC_NAME")) {
+		char name[32];
+		snprintf(name, sizeof(name), "fsh%d", (int)getpid());
+		setenv("PMXCFS_IPC_NAME", name, 0);
+	}
 	if (access(bin, X_OK) != 0)
 		TEST_FAIL("pmxcfs binary '%s' not executable: %s", bin, strerror(errno));
 	argv[n++] = bin;

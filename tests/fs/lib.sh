@@ -30,6 +30,9 @@
 # (FS_TIMEOUT seconds, default 20); there are no fixed sleeps.
 
 : "${FS_TIMEOUT:=20}"
+# our own IPC service name: test daemons run side by side with each other
+# (and with a real pmxcfs), and clients started here find this one
+export PMXCFS_IPC_NAME="${PMXCFS_IPC_NAME:-fstest$$}"
 FS_TMP=
 MNT=
 DB=
