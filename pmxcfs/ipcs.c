@@ -580,6 +580,41 @@ static int handle_request(struct ipcs *s, struct conn *cn, const struct ipc_msg 
 	return -EBADMSG;
 }
 
+static void send_reply(struct conn *cn, const void *msg, size_t len)
+{
+	struct qb_ipc_response_header h = { .id = IPC_REPLY,
+		                            .size = (int32_t)(sizeof(h) + len),
+		                            .error = 0 };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)msg, len } };
+	ssize_t r = qb_ipcs_response_sendv(cn->c, iov, 2);
+	if (r < 0)
+		log_printf(LOG_NOTICE, "IPC: cannot reply to pid %d: %s", (int)cn->pid,
+		           strerror((int)-r));
+}
+
+static void on_kick(void *data)
+{
+	qb_ipcs_connection_t *c = data;
+	qb_ipcs_disconnect(c);
+	qb_ipcs_connection_unref(c);
+}
+
+/*
+ * A client that sent garbage: tell it (EBADMSG), then disconnect it once
+ * libqb is done with the message being processed.
+ */
+static void kick(struct ipcs *s, struct conn *cn, uint32_t seq, const char *why)
+{
+	struct ipc_wr w;
+	log_printf(LOG_WARNING, "IPC: pid %d sent %s; disconnecting it", (int)cn->pid, why);
+	feed_unsubscribe(s->o.feed, &cn->sub);
+	ipc_wr_init(&w, s->reply, IPC_MAX_MSG, IPC_REPLY, seq, -EBADMSG);
+	send_reply(cn, s->reply, ipc_wr_finish(&w));
+	qb_ipcs_connection_ref(cn->c);
+	if (qb_loop_job_add(s->loop, QB_LOOP_HIGH, cn->c, on_kick) != 0)
+		on_kick(cn->c);
+}
+
 static int32_t on_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 {
 	struct ipcs *s = g_srv;
@@ -588,39 +623,30 @@ static int32_t on_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 	struct ipc_msg m;
 	struct ipc_wr w;
 	bool garbage = false;
+	char why[128];
 	int err;
 
 	if (!cn)
 		return 0;
-	if (size < qh || (err = ipc_msg_decode((const char *)data + qh, size - qh, &m)) != 0) {
-		log_printf(LOG_WARNING,
-		           "IPC: pid %d sent a malformed request (%zu bytes: bad envelope, length "
-		           "or checksum); disconnecting it",
-		           (int)cn->pid, size);
-		qb_ipcs_disconnect(c);
+	err = size < qh ? -EBADMSG : ipc_msg_decode((const char *)data + qh, size - qh, &m);
+	if (err) {
+		snprintf(why, sizeof(why), "a malformed request (%zu bytes: %s)", size,
+		         err == -EPROTO ? "unknown format version or type; a newer client?"
+		                        : "bad envelope, length or checksum");
+		kick(s, cn, 0, why);
 		return 0;
 	}
 	ipc_wr_init(&w, s->reply, IPC_MAX_MSG, IPC_REPLY, m.seq, 0);
 	err = handle_request(s, cn, &m, &w, &garbage);
 	if (garbage) {
-		log_printf(
-		    LOG_WARNING,
-		    "IPC: pid %d sent a bad %s request (wrong type or body); disconnecting it",
-		    (int)cn->pid, ipc_type_name(m.type));
-		qb_ipcs_disconnect(c);
+		snprintf(why, sizeof(why), "a bad %s request (wrong type or body)",
+		         ipc_type_name(m.type));
+		kick(s, cn, m.seq, why);
 		return 0;
 	}
 	if (err) /* the reply carries only the error */
 		ipc_wr_init(&w, s->reply, IPC_MAX_MSG, IPC_REPLY, m.seq, err);
-	size_t len = ipc_wr_finish(&w);
-	struct qb_ipc_response_header h = { .id = IPC_REPLY,
-		                            .size = (int32_t)(sizeof(h) + len),
-		                            .error = 0 };
-	struct iovec iov[2] = { { &h, sizeof(h) }, { s->reply, len } };
-	ssize_t r = qb_ipcs_response_sendv(c, iov, 2);
-	if (r < 0)
-		log_printf(LOG_NOTICE, "IPC: cannot reply to pid %d: %s", (int)cn->pid,
-		           strerror((int)-r));
+	send_reply(cn, s->reply, ipc_wr_finish(&w));
 	return 0;
 }
 
