@@ -31,11 +31,11 @@ cleanup() {
 		"$BUILD"/*|"$FUZZ_BUILD"/*|"$VG_BUILD"/*) kill -9 "$pid" 2>/dev/null || true ;;
 		esac
 	done
-	# clusters of our cluster tests (tests/cluster: names ct<pid>, vg<pid>, simtest*)
+	# clusters of our cluster tests (tests/cluster: names ct<pid>, fd<pid>, vg<pid>, simtest*)
 	# that a test killed at its CTest timeout could not take down itself
 	for c in $("$SRC/cluster-sim/cluster-sim" list 2>/dev/null); do
 		case "$c" in
-		ct[0-9]*|vg[0-9]*|simtest*) "$SRC/cluster-sim/cluster-sim" --name "$c" down >/dev/null 2>&1 || true ;;
+		ct[0-9]*|fd[0-9]*|vg[0-9]*|simtest*) "$SRC/cluster-sim/cluster-sim" --name "$c" down >/dev/null 2>&1 || true ;;
 		esac
 	done
 	# a dead daemon's mount (ENOTCONN) of our tests, and its work directory;
