@@ -16,6 +16,9 @@ set -euo pipefail
 
 : "${PMXCFS_BIN:?PMXCFS_BIN must name pmxcfs}"
 : "${VALGRIND_BIN:?VALGRIND_BIN must name valgrind}"
+: "${PVECM:?PVECM must name pvecm}"
+: "${PMXCFS_LOG:?PMXCFS_LOG must name pmxcfs-log}"
+: "${PMXCFS_WATCH:?PMXCFS_WATCH must name pmxcfs-watch}"
 PMXCFS_BIN=$(realpath "$PMXCFS_BIN") # the nodes run commands from /
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 NAME="vg$$"
@@ -65,6 +68,20 @@ on 1 sh -c 'cat > /etc/pve/big' <"$TMP/big"
 on 2 cat /etc/pve/big | cmp -s - "$TMP/big" || fail "the 1 MiB file differs on node2"
 [ "$(on 2 cat /etc/pve/a3)" = "one3
 two3" ] || fail "node2 reads the wrong a3"
+# the IPC in cluster mode: status (votequorum), the replicated log, a watch
+# fed by the other node's writes
+on 1 "$PVECM" status >/dev/null || fail "pvecm status"
+on 2 "$PMXCFS_LOG" append -t vg "from node2"
+for i in $(seq 1 60); do
+	on 1 "$PMXCFS_LOG" read | grep -q "from node2" && break
+	sleep 0.5
+done
+on 1 "$PMXCFS_LOG" read | grep -q "from node2" || fail "the log entry did not reach node1"
+(exec "${SIM[@]}" exec 1 "$PMXCFS_WATCH" --count 2 --timeout 120 w/) >"$TMP/w.out" 2>"$TMP/w.err" &
+wpid=$!
+for i in $(seq 1 100); do grep -q watching "$TMP/w.err" && break; sleep 0.2; done
+on 2 sh -c 'mkdir /etc/pve/w && echo x > /etc/pve/w/f'
+wait "$wpid" || fail "the watcher on node1: $(cat "$TMP/w.err")"
 
 # a partition: both lose quorum (2 nodes); a heal syncs them
 "${SIM[@]}" partition 1 2

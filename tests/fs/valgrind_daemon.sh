@@ -26,6 +26,7 @@ exec "$VALGRIND_BIN" --quiet --error-exitcode=99 --leak-check=full \\
 WRAP
 chmod 755 "$PMXCFS_BIN"
 
+FS_EXTRA_ARGS=(--feed-history 16) # the history ring wraps during the workload
 fs_start
 exe=$(readlink "/proc/$FS_PID/exe")
 [[ $exe == *memcheck* ]] || fail "the daemon does not run under valgrind (exe $exe)"
@@ -53,6 +54,23 @@ head -c 2000000 /dev/zero >"$M/big" 2>/dev/null && fail "a 2 MB file was accepte
 rm -f "$M/big"
 cp "$M/.members" "$M/members.copy"
 rm "$M/members.copy"
+# the IPC: status, cluster log, watch (replay, live, history overflow),
+# listing, garbage; a watcher still connected at SIGTERM
+if [[ -x ${PMXCFS_WATCH:-} && -x ${PVECM:-} && -x ${PMXCFS_LOG:-} && -x ${IPC_GARBAGE:-} ]]; then
+	"$PVECM" status >/dev/null
+	"$PMXCFS_LOG" append -t vg "valgrind run"
+	"$PMXCFS_LOG" read >/dev/null
+	"$PMXCFS_WATCH" --from 1 --timeout 30 "" >/dev/null 2>&1 || true # resync: history gone
+	"$PMXCFS_WATCH" --list --timeout 1 nodes/ >/dev/null 2>&1 || true
+	"$PMXCFS_WATCH" --timeout 60 "" >"$FS_TMP/w.out" 2>"$FS_TMP/w.err" &
+	FS_PIDS+=($!)
+	fs_wait_for "the watcher" grep -q watching "$FS_TMP/w.err"
+	for i in $(seq 1 40); do echo "$i" >"$M/feed$i"; done
+	fs_wait_for "the watcher's changes" grep -q "put feed40" "$FS_TMP/w.out"
+	"$IPC_GARBAGE" >/dev/null
+else
+	fail "PMXCFS_WATCH, PVECM, PMXCFS_LOG and IPC_GARBAGE must be set"
+fi
 # a reader and a writer still open at SIGTERM: freed at shutdown
 exec {rfd}<"$M/nodes/n2/lxc/100.conf"
 exec {wfd}>"$M/open-writer.cfg"
