@@ -36,7 +36,7 @@ done
 
 BUILD="$SRC/build"
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-make -C "$BUILD" -j"$(nproc)" pmxcfs >/dev/null
+make -C "$BUILD" -j"$(nproc)" pmxcfs pvecm pmxcfs-watch pmxcfs-log >/dev/null
 PMXCFS="$BUILD/pmxcfs/pmxcfs"
 
 refused_second_config() { # a command that writes a second config of guest 100
@@ -86,12 +86,21 @@ echo "== node1: /etc/pve"
 echo
 echo "== node2: /etc/pve/.members"
 "$SIM" exec node2 cat /etc/pve/.members
+TOOLS=$(dirname "$PMXCFS")
+last=node$NODES
+echo
+echo "== node1: pvecm status"
+"$SIM" exec node1 "$TOOLS/pvecm" status
 if ! "$SIM" exec node1 sh -c 'ls /etc/pve/nodes/*/lxc/100.conf' >/dev/null 2>&1; then
 	echo
-	echo "== node1 writes a container config: /etc/pve/nodes/node1/lxc/100.conf"
+	echo "== node1 writes a container config: /etc/pve/nodes/node1/lxc/100.conf;"
+	echo "   $last's change feed reports it (pmxcfs-watch nodes/ on $last):"
+	(exec "$SIM" exec "$last" "$TOOLS/pmxcfs-watch" --count 2 --timeout 10 nodes/ 2>/dev/null) &
+	watcher=$!
+	sleep 0.5
 	"$SIM" exec node1 sh -c "printf 'arch: amd64\nhostname: demo\nmemory: 512\nostype: debian\nrootfs: local:100/vm-100-disk-0.raw,size=8G\nswap: 512\n' > /etc/pve/nodes/node1/lxc/100.conf"
+	wait "$watcher" || echo "(the watcher saw no change: see pmxcfs's log with '$SIM logs $last pmxcfs')"
 fi
-last=node$NODES
 echo
 echo "== $last reads it (replicated over corosync)"
 "$SIM" exec "$last" sh -c 'cat /etc/pve/nodes/*/lxc/100.conf'
@@ -104,5 +113,6 @@ refused_second_config "$SIM" exec "$last" sh -c "echo x > /etc/pve/nodes/$last/l
 echo
 echo "The cluster is running.  Try:"
 echo "  $SIM exec node2 bash                  # a shell inside node2"
+echo "  $SIM exec node2 $TOOLS/pmxcfs-watch nodes/   # watch every change"
 echo "  $SIM partition 1,2 3; $SIM heal      # split the cluster and heal it"
 echo "  $SIM down                             # remove everything"

@@ -58,7 +58,7 @@ static void status(const struct pmxcfs_status *st)
 		printf("Quorum provider:  corosync_votequorum\n");
 		printf("Nodes:            %zu\n", online);
 		printf("Node ID:          0x%08x\n", st->local_id);
-		printf("Membership:       %llu\n", (unsigned long long)st->membership_version);
+		printf("Membership ver.:  %llu\n", (unsigned long long)st->membership_version);
 		printf("Quorate:          %s\n\n", st->quorate ? "Yes" : "No");
 		printf("Votequorum information\n----------------------\n");
 		printf("Expected votes:   %u\n", st->expected_votes);
