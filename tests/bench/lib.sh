@@ -83,6 +83,8 @@ bench_cleanup() {
 		kill -9 "$PID" 2>/dev/null
 		wait_exit "$PID" 10
 	fi
+	# a killed daemon leaves its libqb flight recorder behind
+	[[ -n $PID ]] && ! alive "$PID" && rm -f "/dev/shm/qb-pmxcfs-$PID-blackbox-"{data,header}
 	if [[ -n $MNT ]]; then
 		if mounted "$MNT"; then
 			umount -l -- "$MNT" || keep=1

@@ -61,11 +61,28 @@ void fs_track(pid_t pid)
 	TEST_FAIL("too many tracked processes");
 }
 
+/*
+ * A daemon that was killed leaves its libqb flight recorder in /dev/shm
+ * (qb-pmxcfs-PID-blackbox-*); remove ours once the process is gone.
+ */
+static void forget_blackbox(pid_t pid)
+{
+	static const char *const parts[] = { "data", "header" };
+	char path[96];
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "/dev/shm/qb-pmxcfs-%d-blackbox-%s", (int)pid,
+		         parts[i]);
+		unlink(path);
+	}
+}
+
 void fs_untrack(pid_t pid)
 {
 	for (int i = 0; i < MAX_TRACKED; i++)
 		if (tracked_pids[i] == pid)
 			tracked_pids[i] = 0;
+	if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH)
+		forget_blackbox(pid);
 }
 
 static void track_str(char (*tab)[PATH_MAX], const char *s)
@@ -132,6 +149,7 @@ static void emergency_cleanup(void)
 		if (tracked_pids[i] > 0) {
 			kill(tracked_pids[i], SIGKILL);
 			waitpid(tracked_pids[i], NULL, 0);
+			forget_blackbox(tracked_pids[i]);
 			tracked_pids[i] = 0;
 		}
 	}

@@ -264,6 +264,8 @@ fs_cleanup() {
 			kill -9 "$pid" 2>/dev/null
 			fs_wait_exit "$pid" 10
 		fi
+		# a killed daemon leaves its libqb flight recorder behind
+		fs_alive "$pid" || rm -f "/dev/shm/qb-pmxcfs-$pid-blackbox-"{data,header}
 	done
 	for m in "${FS_MOUNTS[@]}"; do
 		if fs_mounted "$m"; then
