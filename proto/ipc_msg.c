@@ -21,6 +21,7 @@ void ipc_wr_init(struct ipc_wr *w, void *buf, size_t cap, uint16_t type, uint32_
 	w->buf = buf;
 	w->cap = cap;
 	w->len = IPC_HEADER_SIZE;
+	w->raw = false;
 	w->overflow = cap < IPC_HEADER_SIZE;
 	if (w->overflow)
 		return;
@@ -37,6 +38,7 @@ void ipc_wr_init_raw(struct ipc_wr *w, void *buf, size_t cap)
 	w->cap = cap;
 	w->len = 0;
 	w->overflow = false;
+	w->raw = true;
 }
 
 static unsigned char *wr_room(struct ipc_wr *w, size_t n)
@@ -84,7 +86,7 @@ void ipc_put_str(struct ipc_wr *w, const char *s)
 
 void ipc_patch_u32(struct ipc_wr *w, size_t off, uint32_t v)
 {
-	if (!w->overflow && off + 4 <= w->len)
+	if (!w->overflow && off <= w->len && w->len - off >= 4)
 		le_put32(w->buf + off, v);
 }
 
@@ -92,6 +94,8 @@ size_t ipc_wr_finish(struct ipc_wr *w)
 {
 	if (w->overflow)
 		return 0;
+	if (w->raw)
+		return w->len;
 	le_put32(w->buf + 8, (uint32_t)w->len);
 	le_put32(w->buf + 12, msg_crc(w->buf, w->len));
 	return w->len;

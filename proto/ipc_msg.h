@@ -111,6 +111,7 @@ struct ipc_wr {
 	unsigned char *buf;
 	size_t cap, len;
 	bool overflow; /* a put did not fit: the message is unusable */
+	bool raw; /* no envelope (ipc_wr_init_raw) */
 };
 
 /* Start a message of type in buf (IPC_HEADER_SIZE bytes reserved). */
@@ -124,7 +125,10 @@ void ipc_put_u64(struct ipc_wr *w, uint64_t v);
 void ipc_put_str(struct ipc_wr *w, const char *s);
 /* Patch a u32 written earlier at offset off (a count known only later). */
 void ipc_patch_u32(struct ipc_wr *w, size_t off, uint32_t v);
-/* Fill in length and checksum; the message length, or 0 after an overflow. */
+/*
+ * Fill in length and checksum (not for a raw body); the length, or 0 after
+ * an overflow.
+ */
 size_t ipc_wr_finish(struct ipc_wr *w);
 
 /* ---- reading a message ---- */

@@ -3,15 +3,19 @@
  * with the project's own code, so the seeds always match the current
  * formats (CTest runs it as the set-up fixture of the fuzz tests):
  *
- *   fuzz_seed_gen <cfs_op-dir> <database-dir>
+ *   fuzz_seed_gen <cfs_op-dir> <database-dir> [<ipc_msg-dir>]
  *
  * cfs_op: one encoded op of every type (decodable, so fuzz_cfs_op applies
  * them) and a few op scripts.  database: a small database written through
  * database_open/memdb_apply/database_commit, like pmxcfs writes it.
+ * ipc_msg: one IPC message of every type (a reply in each of its shapes)
+ * and a few cluster log blobs.
  */
+#include "pmxcfs/clusterlog.h"
 #include "pmxcfs/database.h"
 #include "pmxcfs/memdb.h"
 #include "proto/cfs_op.h"
+#include "proto/ipc_msg.h"
 #include "tests/test.h"
 #include "tests/unit/memdb_util.h"
 
@@ -180,13 +184,167 @@ static void gen_database(const char *dir)
 	database_close(db);
 }
 
+/* Finish w and write the message (or log blob, when raw) to dir/name. */
+static void write_ipc(const char *dir, const char *name, struct ipc_wr *w, bool raw)
+{
+	size_t len = raw ? w->len : ipc_wr_finish(w);
+	ASSERT(!w->overflow);
+	ASSERT_GT(len, 0);
+	write_file(dir, name, w->buf, len);
+}
+
+static void gen_ipc_msg(const char *dir)
+{
+	static unsigned char buf[8192];
+	struct ipc_wr w;
+
+	ipc_wr_init(&w, buf, sizeof(buf), IPC_REQ_STATUS, 1, 0);
+	write_ipc(dir, "req-status", &w, false);
+	ipc_wr_init(&w, buf, sizeof(buf), IPC_REQ_WATCH, 2, 0);
+	ipc_put_u32(&w, IPC_WATCH_FROM_NOW);
+	ipc_put_u64(&w, 0);
+	ipc_put_str(&w, "nodes/");
+	write_ipc(dir, "req-watch-now", &w, false);
+	ipc_wr_init(&w, buf, sizeof(buf), IPC_REQ_WATCH, 3, 0);
+	ipc_put_u32(&w, 0);
+	ipc_put_u64(&w, 42);
+	ipc_put_str(&w, "");
+	write_ipc(dir, "req-watch-from", &w, false);
+	ipc_wr_init(&w, buf, sizeof(buf), IPC_REQ_UNWATCH, 4, 0);
+	write_ipc(dir, "req-unwatch", &w, false);
+	ipc_wr_init(&w, buf, sizeof(buf), IPC_REQ_LIST, 5, 0);
+	ipc_put_str(&w, "nodes/node1");
+	ipc_put_str(&w, "nodes/node1/lxc/100.conf");
+	write_ipc(dir, "req-list", &w, false);
+	ipc_wr_init(&w, buf, sizeof(buf), IPC_REQ_LOG_APPEND, 6, 0);
+	ipc_put_u8(&w, 6);
+	ipc_put_str(&w, "pvedaemon");
+	ipc_put_str(&w, "root@pam");
+	ipc_put_str(&w, "start VM 100: \"quoted\"\n");
+	write_ipc(dir, "req-log-append", &w, false);
+	ipc_wr_init(&w, buf, sizeof(buf), IPC_REQ_LOG_READ, 7, 0);
+	ipc_put_u32(&w, 50);
+	write_ipc(dir, "req-log-read", &w, false);
+
+	/* replies, one of each shape */
+	const struct ipc_status st = { .cluster_name = "testcluster",
+		                       .local_name = "node1",
+		                       .local_id = 1,
+		                       .flags = IPC_STATUS_F_CLUSTER | IPC_STATUS_F_CONNECTED |
+		                           IPC_STATUS_F_QUORATE | IPC_STATUS_F_WRITABLE,
+		                       .sync = IPC_SYNC_SYNCED,
+		                       .expected_votes = 3,
+		                       .total_votes = 2,
+		                       .quorum = 2,
+		                       .db_version = 1234,
+		                       .membership_version = 5,
+		                       .nnodes = 2 };
+	const struct ipc_node nodes[] = {
+		{ .id = 1, .votes = 1, .online = 1, .name = "node1", .addr = "10.0.0.1" },
+		{ .id = 2, .votes = 1, .online = 0, .name = "node2", .addr = "10.0.0.2" },
+	};
+	ipc_wr_init(&w, buf, sizeof(buf), IPC_REPLY, 1, 0);
+	ipc_put_status(&w, &st);
+	ipc_put_node(&w, &nodes[0]);
+	ipc_put_node(&w, &nodes[1]);
+	write_ipc(dir, "reply-status", &w, false);
+	ipc_wr_init(&w, buf, sizeof(buf), IPC_REPLY, 2, 0);
+	ipc_put_u64(&w, 1234);
+	write_ipc(dir, "reply-watch", &w, false);
+	const struct ipc_entry ents[] = {
+		{ .type = 1, .version = 3, .mtime = T0, .size = 0, .path = "nodes/node1/lxc" },
+		{ .type = 2,
+		  .version = 9,
+		  .mtime = T0 + 1,
+		  .size = 24,
+		  .path = "nodes/node1/lxc/100.conf" },
+	};
+	ipc_wr_init(&w, buf, sizeof(buf), IPC_REPLY, 5, 0);
+	ipc_put_u64(&w, 1234);
+	ipc_put_u8(&w, 0);
+	ipc_put_u32(&w, 2);
+	ipc_put_entry(&w, &ents[0]);
+	ipc_put_entry(&w, &ents[1]);
+	write_ipc(dir, "reply-list", &w, false);
+	const struct ipc_log_entry logs[] = {
+		{ .instance = 0x1122334455667788ull,
+		  .seq = 1,
+		  .time = T0,
+		  .pri = 6,
+		  .pid = 100,
+		  .node = "node1",
+		  .user = "root@pam",
+		  .tag = "pmxcfs",
+		  .msg = "starting" },
+		{ .instance = 0x99aabbccddeeff00ull,
+		  .seq = 7,
+		  .time = T0 + 5,
+		  .pri = 3,
+		  .pid = 200,
+		  .node = "node2",
+		  .user = "alice@pve",
+		  .tag = "vzdump",
+		  .msg = "backup failed" },
+	};
+	ipc_wr_init(&w, buf, sizeof(buf), IPC_REPLY, 7, 0);
+	ipc_put_u32(&w, 2);
+	ipc_put_log_entry(&w, &logs[0]);
+	ipc_put_log_entry(&w, &logs[1]);
+	write_ipc(dir, "reply-log-read", &w, false);
+	ipc_wr_init(&w, buf, sizeof(buf), IPC_REPLY, 8, -ENOENT);
+	write_ipc(dir, "reply-error", &w, false);
+
+	/* events */
+	const struct ipc_change chs[] = {
+		{ .version = 10, .mtime = T0, .op = IPC_OP_CREATE, .path = "nodes/node1/a.conf" },
+		{ .version = 11, .mtime = T0, .op = IPC_OP_PUT, .path = "nodes/node1/a.conf" },
+		{ .version = 12,
+		  .mtime = T0,
+		  .op = IPC_OP_RENAME_FROM,
+		  .path = "nodes/node1/lxc/100.conf",
+		  .path2 = "nodes/node2/lxc/100.conf" },
+		{ .version = 12,
+		  .mtime = T0,
+		  .op = IPC_OP_RENAME_TO,
+		  .path = "nodes/node2/lxc/100.conf",
+		  .path2 = "nodes/node1/lxc/100.conf" },
+		{ .version = 13, .mtime = T0, .op = IPC_OP_MTIME, .path = "priv/lock/x" },
+	};
+	ipc_wr_init(&w, buf, sizeof(buf), IPC_EV_CHANGES, 0, 0);
+	ipc_put_u32(&w, 5);
+	for (size_t i = 0; i < 5; i++)
+		ipc_put_change(&w, &chs[i]);
+	write_ipc(dir, "ev-changes", &w, false);
+	ipc_wr_init(&w, buf, sizeof(buf), IPC_EV_RESYNC, 0, 0);
+	ipc_put_u64(&w, 99);
+	ipc_put_u8(&w, IPC_RESYNC_OVERFLOW);
+	write_ipc(dir, "ev-resync", &w, false);
+
+	/* cluster log blobs: a whole log, and one new entry */
+	struct clusterlog *cl = clusterlog_new();
+	ASSERT(cl != NULL);
+	clusterlog_add(cl, "node1", "root@pam", "pmxcfs", 6, 1, T0, "starting", NULL);
+	clusterlog_add(cl, "node1", "root@pam", "pvedaemon", 5, 2, T0 + 1, "start VM 100", NULL);
+	clusterlog_add(cl, "node2", "alice@pve", "vzdump", 3, 3, T0 - 1, "quote \" nl\n", NULL);
+	ipc_wr_init_raw(&w, buf, sizeof(buf));
+	clusterlog_encode(cl, &w);
+	write_ipc(dir, "log-blob", &w, true);
+	ipc_wr_init_raw(&w, buf, sizeof(buf));
+	clusterlog_add(cl, "node1", "root@pam", "tag", 4, 4, T0 + 2, "one new entry", &w);
+	write_ipc(dir, "log-blob-one", &w, true);
+	clusterlog_free(cl);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: fuzz_seed_gen <cfs_op-dir> <database-dir>\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr,
+		        "usage: fuzz_seed_gen <cfs_op-dir> <database-dir> [<ipc_msg-dir>]\n");
 		return 2;
 	}
 	gen_cfs_op(argv[1]);
 	gen_database(argv[2]);
+	if (argc == 4)
+		gen_ipc_msg(argv[3]);
 	return 0;
 }
