@@ -21,7 +21,8 @@
 #define EV_MAX_CHANGES 256
 #define EV_MAX_BYTES (64 * 1024)
 #define PUMP_MSGS 16
-#define RETRY_NS (10 * 1000 * 1000) /* a full client queue is tried again after 10 ms */
+/* a full client queue is tried again after 20 ms (only while one is full) */
+#define RETRY_NS (20 * 1000 * 1000)
 /*
  * Event messages a client may leave unread before we stop sending (its
  * queue); beyond that it waits in the feed's history, and a client that
@@ -195,9 +196,9 @@ static bool emit_change(void *ctx, const struct ipc_change *c)
 	return true;
 }
 
-static ssize_t send_event(struct conn *cn, const void *msg, size_t len)
+static ssize_t send_event(struct conn *cn, int32_t type, const void *msg, size_t len)
 {
-	struct qb_ipc_response_header h = { .id = IPC_EV_CHANGES,
+	struct qb_ipc_response_header h = { .id = type,
 		                            .size = (int32_t)(sizeof(h) + len),
 		                            .error = 0 };
 	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)msg, len } };
@@ -242,7 +243,7 @@ static enum pump pump_conn(struct ipcs *s, struct conn *cn)
 			ipc_patch_u32(&e.w, IPC_HEADER_SIZE, e.n);
 		}
 		size_t len = ipc_wr_finish(&e.w);
-		ssize_t r = send_event(cn, s->event, len);
+		ssize_t r = send_event(cn, resync ? IPC_EV_RESYNC : IPC_EV_CHANGES, s->event, len);
 		if (r == -EAGAIN || r == -ENOBUFS) {
 			cn->sub.next_seq = saved; /* offered again when it has room */
 			return PUMP_BLOCKED;
