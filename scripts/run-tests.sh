@@ -66,7 +66,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 echo "== valgrind (plain build, memcheck)"
 cmake -S "$SRC" -B "$VG_BUILD" -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
-make -C "$VG_BUILD" -j"$(nproc)" pmxcfs >/dev/null || { make -C "$VG_BUILD" pmxcfs 2>&1 | tail -30; exit 1; }
+VG_TARGETS=(pmxcfs pvecm pmxcfs-watch pmxcfs-log ipc_garbage) # the daemon and the IPC clients it is driven with
+make -C "$VG_BUILD" -j"$(nproc)" "${VG_TARGETS[@]}" >/dev/null ||
+	{ make -C "$VG_BUILD" "${VG_TARGETS[@]}" 2>&1 | tail -30; exit 1; }
 (cd "$VG_BUILD" && ctest --no-tests=error -L valgrind --output-on-failure) || status=1
 
 echo "== fuzz (clang, libFuzzer, ${FUZZ_SECONDS}s per target)"

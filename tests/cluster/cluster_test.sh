@@ -23,19 +23,7 @@ NAME=${NAME:0:8}
 . "$(dirname "$0")/lib.sh"
 sim() { "$CLUSTER_SIM" --name "$NAME" "$@"; }
 
-cleanup() {
-	local rc=$?
-	if [ "$rc" -ne 0 ]; then
-		for n in 1 2 3; do
-			echo "===== node$n pmxcfs log (tail) =====" >&2
-			sim logs "$n" pmxcfs 2>/dev/null | tail -30 >&2 || true
-		done
-	fi
-	sim down >/dev/null 2>&1 || true
-	[ -n "${TMP:-}" ] && rm -rf "$TMP"
-	exit "$rc"
-}
-trap cleanup EXIT
+trap case_cleanup EXIT
 
 # A checksum of every stored file (path, content) and directory of a node.
 tree_sum() {
@@ -473,17 +461,4 @@ t_bad_messages() {
 	[ "$(on 1 cat /etc/pve/bm)" = after ] || fail "the write after did not replicate"
 }
 
-main() {
-	local c=${1:-}
-	if [ -z "$c" ] || ! declare -F "t_$c" >/dev/null; then
-		echo "usage: $0 CASE   (cases: $(declare -F | sed -n 's/.* t_//p' | tr '\n' ' '))" >&2
-		exit 2
-	fi
-	[ "$(id -u)" = 0 ] || fail "cluster tests need root"
-	TMP=$(mktemp -d /tmp/cluster-test.XXXXXX)
-	sim down >/dev/null 2>&1 || true
-	"t_$c"
-	echo "PASS: $c"
-}
-
-main "$@"
+run_case "$@"

@@ -26,20 +26,10 @@ NAME=${NAME:0:8}
 sim() { "$CLUSTER_SIM" --name "$NAME" "$@"; }
 
 BG=() # background watchers (cluster-sim exec execs them: the pid is theirs)
-cleanup() {
-	local rc=$?
+case_cleanup_extra() {
 	for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
-	if [ "$rc" -ne 0 ]; then
-		for n in 1 2 3; do
-			echo "===== node$n pmxcfs log (tail) =====" >&2
-			sim logs "$n" pmxcfs 2>/dev/null | tail -20 >&2 || true
-		done
-	fi
-	sim down >/dev/null 2>&1 || true
-	[ -n "${TMP:-}" ] && rm -rf "$TMP"
-	exit "$rc"
 }
-trap cleanup EXIT
+trap case_cleanup EXIT
 
 # watch NODE NAME ARGS...: pmxcfs-watch ARGS on NODE in the background
 # (output $TMP/NAME.out, stderr NAME.err); returns once it is watching.
@@ -178,7 +168,7 @@ t_slow_client() {
 	export CLUSTER_SIM_PMXCFS_ARGS="--verify-secs 20 --feed-history 256"
 	sim up 3
 	on 1 mkdir /etc/pve/slow
-	local t0 t1 base stalled
+	local base stalled
 	writes() { # node prefix count -> elapsed ms
 		local s e
 		s=$(date +%s%N)
@@ -315,17 +305,4 @@ t_clusterlog() {
 	done
 }
 
-main() {
-	local c=${1:-}
-	if [ -z "$c" ] || ! declare -F "t_$c" >/dev/null; then
-		echo "usage: $0 CASE   (cases: $(declare -F | sed -n 's/.* t_//p' | tr '\n' ' '))" >&2
-		exit 2
-	fi
-	[ "$(id -u)" = 0 ] || fail "cluster tests need root"
-	TMP=$(mktemp -d /tmp/feed-test.XXXXXX)
-	sim down >/dev/null 2>&1 || true
-	"t_$c"
-	echo "PASS: $c"
-}
-
-main "$@"
+run_case "$@"

@@ -1,5 +1,6 @@
+# shellcheck shell=bash
 # tests/cluster/lib.sh - helpers shared by the cluster test scripts
-# (cluster_test.sh, sim_test.sh, valgrind_cluster.sh).  The sourcing script
+# (cluster_test.sh, feed_test.sh, sim_test.sh, valgrind_cluster.sh).  The sourcing script
 # defines sim() (cluster-sim with its --name and options); `on NODE CMD...`
 # runs CMD inside that cluster's node.
 
@@ -14,4 +15,35 @@ on() {
 	local n=$1
 	shift
 	sim exec "$n" "$@"
+}
+
+# The EXIT trap of the case scripts (cluster_test.sh, feed_test.sh): on
+# failure the tail of each node's pmxcfs log, then the cluster and $TMP go.
+# A script with more to stop defines case_cleanup_extra.
+case_cleanup() {
+	local rc=$?
+	declare -F case_cleanup_extra >/dev/null && case_cleanup_extra
+	if [ "$rc" -ne 0 ]; then
+		for n in 1 2 3; do
+			echo "===== node$n pmxcfs log (tail) =====" >&2
+			sim logs "$n" pmxcfs 2>/dev/null | tail -30 >&2 || true
+		done
+	fi
+	sim down >/dev/null 2>&1 || true
+	[ -n "${TMP:-}" ] && rm -rf "$TMP"
+	exit "$rc"
+}
+
+# The case scripts' main: run t_CASE as root with a fresh $TMP.
+run_case() {
+	local c=${1:-}
+	if [ -z "$c" ] || ! declare -F "t_$c" >/dev/null; then
+		echo "usage: $0 CASE   (cases: $(declare -F | sed -n 's/.* t_//p' | tr '\n' ' '))" >&2
+		exit 2
+	fi
+	[ "$(id -u)" = 0 ] || fail "cluster tests need root"
+	TMP=$(mktemp -d /tmp/cluster-test.XXXXXX)
+	sim down >/dev/null 2>&1 || true
+	"t_$c"
+	echo "PASS: $c"
 }

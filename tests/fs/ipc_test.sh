@@ -16,7 +16,7 @@ set -euo pipefail
 # shellcheck source=lib.sh disable=SC1091
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-for v in PMXCFS_WATCH PVECM PMXCFS_LOG IPC_GARBAGE; do
+[[ ${1:-} == --list ]] || for v in PMXCFS_WATCH PVECM PMXCFS_LOG IPC_GARBAGE; do
 	[[ -x ${!v:-} ]] || { echo "$v is not set to an executable" >&2; exit 2; }
 done
 
@@ -219,15 +219,4 @@ t_clusterlog() {
 	fs_stop
 }
 
-# ---- main ----
-
-if [[ ${1:-} == --list ]]; then
-	declare -F | awk '$3 ~ /^t_/ { print substr($3, 3) }'
-	exit 0
-fi
-if [[ $# -ne 1 ]] || ! declare -F "t_$1" >/dev/null; then
-	echo "usage: $0 CASE | --list" >&2
-	exit 2
-fi
-"t_$1"
-echo "PASS: ipc.$1"
+fs_run_case ipc "$@"

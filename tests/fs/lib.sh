@@ -339,3 +339,20 @@ fs_restart() {
 	fs_stop TERM
 	fs_start
 }
+
+# The shell test scripts' main: fs_run_case PREFIX ARGS: --list prints the
+# cases (the t_* functions), CASE runs t_CASE.
+fs_run_case() {
+	local prefix=$1
+	shift
+	if [[ ${1:-} == --list ]]; then
+		declare -F | awk '$3 ~ /^t_/ { print substr($3, 3) }'
+		exit 0
+	fi
+	if [[ $# -ne 1 ]] || ! declare -F "t_$1" >/dev/null; then
+		echo "usage: $0 CASE | --list" >&2
+		exit 2
+	fi
+	"t_$1"
+	echo "PASS: $prefix.$1"
+}

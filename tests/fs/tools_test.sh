@@ -1085,15 +1085,4 @@ t_stale_mount() {
 	fs_stop
 }
 
-# ---- main ----
-
-if [[ ${1:-} == --list ]]; then
-	declare -F | awk '$3 ~ /^t_/ { print substr($3, 3) }'
-	exit 0
-fi
-if [[ $# -ne 1 ]] || ! declare -F "t_$1" >/dev/null; then
-	echo "usage: $0 CASE | --list" >&2
-	exit 2
-fi
-"t_$1"
-echo "PASS: tools.$1"
+fs_run_case tools "$@"
