@@ -12,6 +12,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev
 	vim vim-tiny python3 procps psmisc util-linux valgrind
 	iproute2 nftables bc
+	libssl-dev tzdata
 )
 
 if [ "$(id -u)" -ne 0 ]; then
