@@ -1,0 +1,368 @@
+/*
+ * pct.c - the container toolkit's command line (config, set, pending; the
+ * life cycle commands come with the LXC driver).  Reads and writes
+ * /etc/pve/lxc/<ID>.conf through ctmgr/ctconf and ctmgr/ctfile; output
+ * formats follow the reference.  Errors go to stderr, exit status 255 (as
+ * the reference's die), usage errors 255 too.
+ *
+ * Containers are treated as stopped: every change takes effect in the
+ * config at once (pending changes are applied).  Running containers and
+ * hot-plugging come with ctmgrd.
+ */
+#include "ctmgr/ctconf.h"
+#include "ctmgr/ctfile.h"
+#include "ctmgr/ctpending.h"
+#include "ctmgr/ctschema.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_ERR 255
+
+static int fail(const char *fmt, const char *a)
+{
+	fprintf(stderr, fmt, a);
+	fputc('\n', stderr);
+	return EXIT_ERR;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: pct config <vmid> [--current] [--snapshot <name>]\n"
+	        "       pct set <vmid> [--<key> <value>]... [--delete <keys>] [--revert <keys>]\n"
+	        "               [--digest <sha1>]\n"
+	        "       pct pending <vmid>\n"
+	        "\n"
+	        "Keys: see the container config format (man pct.conf / doc/ctconf.md).\n");
+}
+
+static long parse_vmid(const char *s)
+{
+	long id = ctf_parse_id(s);
+	if (id < 0)
+		fprintf(stderr,
+		        "400 Parameter verification failed.\nvmid: invalid format - '%s' is "
+		        "not a valid container id (100..999999999)\n",
+		        s);
+	return id;
+}
+
+/* A copy of c (through its text), so the caller can apply pending changes to it. */
+static struct ctc_conf *copy_conf(const struct ctc_conf *c, char *err, size_t errlen)
+{
+	size_t len;
+	struct ctc_conf *cp = NULL;
+	char *text = ctc_print(c, &len);
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (ctc_parse(text, len, c->file, false, &cp, NULL, err, errlen))
+		cp = NULL;
+	free(text);
+	return cp;
+}
+
+static int cmp_kv(const void *a, const void *b)
+{
+	return strcmp((*(const struct ctc_kv *const *)a)->key,
+	              (*(const struct ctc_kv *const *)b)->key);
+}
+
+/* `key: value` lines as the reference's pct config prints them. */
+static void print_section_values(const struct ctc_section *s)
+{
+	/* the description sorts among the keys, encoded on one line */
+	bool desc_done = !s->description;
+	const struct ctc_kv **sorted = malloc((s->nkeys + 1) * sizeof(*sorted));
+	if (!sorted)
+		return;
+	for (size_t i = 0; i < s->nkeys; i++)
+		sorted[i] = &s->keys[i];
+	qsort(sorted, s->nkeys, sizeof(*sorted), cmp_kv);
+	for (size_t i = 0; i <= s->nkeys; i++) {
+		if (!desc_done && (i == s->nkeys || strcmp(sorted[i]->key, "description") > 0)) {
+			char *enc = ctc_encode_text(s->description);
+			printf("description: %s\n", enc ? enc : "");
+			free(enc);
+			desc_done = true;
+		}
+		if (i < s->nkeys)
+			printf("%s: %s\n", sorted[i]->key, sorted[i]->value);
+	}
+	for (size_t i = 0; i < s->nlxc; i++)
+		printf("%s: %s\n", s->lxc[i].key, s->lxc[i].value);
+	free(sorted);
+}
+
+static int cmd_config(int argc, char **argv)
+{
+	const char *snap = NULL;
+	bool current = false;
+	char err[1024];
+	struct ctc_conf *c, *shown = NULL;
+
+	if (argc < 1)
+		return usage(stderr), EXIT_ERR;
+	long id = parse_vmid(argv[0]);
+	if (id < 0)
+		return EXIT_ERR;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--current"))
+			current = true;
+		else if (!strcmp(argv[i], "--snapshot") && i + 1 < argc)
+			snap = argv[++i];
+		else
+			return fail("pct config: unknown or incomplete option '%s'", argv[i]);
+	}
+	if (snap && current)
+		return fail("%s", "pct config: --current and --snapshot exclude each other");
+	if (ctf_load(id, &c, err, sizeof(err)))
+		return fail("%s", err);
+	int rc = 0;
+	if (snap) {
+		const struct ctc_section *s = ctc_snapshot(c, snap);
+		if (!s)
+			rc = fail("snapshot '%s' does not exist", snap);
+		else
+			print_section_values(s);
+	} else if (current) {
+		print_section_values(&c->main);
+	} else if (!(shown = copy_conf(c, err, sizeof(err)))) {
+		rc = fail("%s", err);
+	} else if (ctp_apply(shown, NULL, NULL, err, sizeof(err)) < 0) {
+		rc = fail("%s", err);
+	} else {
+		print_section_values(&shown->main);
+	}
+	ctc_free(shown);
+	ctc_free(c);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void pending_line(const char *tag, const char *key, const char *value)
+{
+	if (!strcmp(key, "description")) {
+		char *enc = ctc_encode_text(value);
+		printf("%s %s: %s\n", tag, key, enc ? enc : "");
+		free(enc);
+	} else {
+		printf("%s %s: %s\n", tag, key, value);
+	}
+}
+
+static int cmd_pending(int argc, char **argv)
+{
+	char err[1024];
+	struct ctc_conf *c;
+
+	if (argc != 1)
+		return usage(stderr), EXIT_ERR;
+	long id = parse_vmid(argv[0]);
+	if (id < 0)
+		return EXIT_ERR;
+	if (ctf_load(id, &c, err, sizeof(err)))
+		return fail("%s", err);
+	/* every key of the current config and of the pending section, sorted */
+	size_t n = 0, cap = c->main.nkeys + (c->pending ? c->pending->nkeys : 0) + 2;
+	const char **keys = calloc(cap, sizeof(*keys));
+	if (!keys) {
+		ctc_free(c);
+		return fail("%s", "out of memory");
+	}
+	const struct ctc_section *secs[2] = { &c->main, c->pending };
+	for (int s = 0; s < 2; s++) {
+		if (!secs[s])
+			continue;
+		for (size_t i = 0; i < secs[s]->nkeys; i++) {
+			const char *k = secs[s]->keys[i].key;
+			bool seen = !strcmp(k, "delete");
+			for (size_t j = 0; j < n && !seen; j++)
+				seen = !strcmp(keys[j], k);
+			if (!seen)
+				keys[n++] = k;
+		}
+		if (secs[s]->description && !(s == 1 && c->main.description)) {
+			bool seen = false;
+			for (size_t j = 0; j < n && !seen; j++)
+				seen = !strcmp(keys[j], "description");
+			if (!seen)
+				keys[n++] = "description";
+		}
+	}
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		const char *cur = ctc_get(&c->main, keys[i]);
+		const char *pend = c->pending ? ctc_get(c->pending, keys[i]) : NULL;
+		bool force = false;
+		if (cur && ctp_is_deleted(c, keys[i], &force)) {
+			pending_line("del", keys[i], cur);
+		} else if (cur) {
+			pending_line("cur", keys[i], cur);
+			if (pend)
+				pending_line("new", keys[i], pend);
+		} else if (pend) {
+			pending_line("new", keys[i], pend);
+		}
+	}
+	free(keys);
+	ctc_free(c);
+	return 0;
+}
+
+/* Why pct set may not set (value) or delete (NULL) key, or NULL. */
+static const char *refuse_change(const struct ctc_conf *c, const char *key, const char *value)
+{
+	if (!strcmp(key, "unprivileged")) {
+		const char *cur = ctc_get(&c->main, key);
+		int now = cur ? cts_parse_bool(cur) : 0, want = value ? cts_parse_bool(value) : 0;
+		if (want >= 0 && want != (now > 0))
+			return "unprivileged cannot be changed after the container was created";
+	}
+	if (!strcmp(key, "lock") || !strcmp(key, "parent") || !strcmp(key, "delete"))
+		return "is managed by pct itself";
+	if (!value && !strcmp(key, "rootfs"))
+		return "unable to delete required option 'rootfs'";
+	return NULL;
+}
+
+static int cmd_set(int argc, char **argv)
+{
+	char err[1024];
+	const char *digest = NULL, *deletes = NULL, *reverts = NULL;
+	struct ctc_conf *c = NULL;
+	int rc = EXIT_ERR;
+
+	if (argc < 1)
+		return usage(stderr), EXIT_ERR;
+	long id = parse_vmid(argv[0]);
+	if (id < 0)
+		return EXIT_ERR;
+	/* the options: all checked before anything is written */
+	for (int i = 1; i < argc; i += 2) {
+		if (strncmp(argv[i], "--", 2) != 0 || !argv[i][2])
+			return fail("pct set: expected --<key> <value>, got '%s'", argv[i]);
+		if (i + 1 >= argc)
+			return fail("pct set: option '%s' needs a value", argv[i]);
+		const char *k = argv[i] + 2;
+		if (!strcmp(k, "digest"))
+			digest = argv[i + 1];
+		else if (!strcmp(k, "delete"))
+			deletes = argv[i + 1];
+		else if (!strcmp(k, "revert"))
+			reverts = argv[i + 1];
+		else if (!cts_lookup(k, NULL))
+			return fail(
+			    "400 Parameter verification failed.\n%s: property is not defined "
+			    "in schema and the schema does not allow additional properties",
+			    k);
+	}
+
+	int lockfd = ctf_lock(id, 10, err, sizeof(err));
+	if (lockfd < 0)
+		return fail("%s", err);
+	if (ctf_load(id, &c, err, sizeof(err))) {
+		fail("%s", err);
+		goto out;
+	}
+	if (digest && strcasecmp(digest, c->digest) != 0) {
+		fail("%s",
+		     "detected modified configuration - file changed by other user? Try "
+		     "again.");
+		goto out;
+	}
+	const char *lock = ctc_get(&c->main, "lock");
+	if (lock) {
+		fail("CT is locked (%s)", lock);
+		goto out;
+	}
+	/* reverts, then new values, then deletions (as the reference orders them) */
+	for (const char *p = reverts ? reverts : ""; *p;) {
+		char key[64];
+		size_t n = strcspn(p, ",; ");
+		if (n && n < sizeof(key)) {
+			snprintf(key, sizeof(key), "%.*s", (int)n, p);
+			ctp_revert(c, key);
+		}
+		p += n + (p[n] != '\0');
+	}
+	for (int i = 1; i < argc; i += 2) {
+		const char *k = argv[i] + 2, *v = argv[i + 1], *why;
+		if (!strcmp(k, "digest") || !strcmp(k, "delete") || !strcmp(k, "revert"))
+			continue;
+		if ((why = refuse_change(c, k, v))) {
+			fprintf(stderr, "%s: %s\n", k, why);
+			goto out;
+		}
+		if (ctp_set(c, k, v, err, sizeof(err))) {
+			fprintf(stderr, "400 Parameter verification failed.\n%s\n", err);
+			goto out;
+		}
+	}
+	for (const char *p = deletes ? deletes : ""; *p;) {
+		char key[64];
+		size_t n = strcspn(p, ",; ");
+		if (n) {
+			bool force = p[0] == '!';
+			snprintf(key, sizeof(key), "%.*s", (int)(force ? n - 1 : n),
+			         force ? p + 1 : p);
+			const char *why = refuse_change(c, key, NULL);
+			if (why) {
+				fprintf(stderr, "%s: %s\n", key, why);
+				goto out;
+			}
+			if (ctp_delete(c, key, force, err, sizeof(err))) {
+				fprintf(stderr, "400 Parameter verification failed.\n%s\n", err);
+				goto out;
+			}
+		}
+		p += n + (p[n] != '\0');
+	}
+	/* stopped: everything takes effect now */
+	if (ctp_apply(c, NULL, NULL, err, sizeof(err)) < 0 || ctc_check(c, err, sizeof(err))) {
+		fail("%s", err);
+		goto out;
+	}
+	size_t len;
+	char *text = ctc_print(c, &len), path[4096];
+	if (!text) {
+		fail("%s", "out of memory");
+		goto out;
+	}
+	ctf_path(id, path, sizeof(path));
+	if (ctf_write_atomic(path, text, len, err, sizeof(err)) == 0)
+		rc = 0;
+	else
+		fail("%s", err);
+	free(text);
+out:
+	ctc_free(c);
+	close(lockfd);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_ERR : 0;
+	}
+	if (!strcmp(argv[1], "config"))
+		return cmd_config(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "set"))
+		return cmd_set(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "pending"))
+		return cmd_pending(argc - 2, argv + 2);
+	fprintf(stderr, "unknown command 'pct %s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_ERR;
+}
