@@ -614,8 +614,12 @@ static int check_number(const struct cts_val *v, const char *value, char **canon
 		if (!isdigit((unsigned char)*q) && !(*q == '.' && !integer))
 			goto bad_num;
 	if (d < v->min || d > v->max) {
-		snprintf(err, errlen, "value %s out of range (%.15g..%.15g)", value, v->min,
-		         v->max);
+		if (v->max >= 1e12) /* no real upper bound */
+			snprintf(err, errlen, "value %s out of range (at least %.15g)", value,
+			         v->min);
+		else
+			snprintf(err, errlen, "value %s out of range (%.15g..%.15g)", value, v->min,
+			         v->max);
 		return -EINVAL;
 	}
 	if (integer && canon) {
