@@ -512,7 +512,8 @@ int ctc_parse(const char *text, size_t len, const char *file, bool strict, struc
 		ctc_free(p.c);
 		return rc;
 	}
-	qsort(p.c->snaps, p.c->nsnaps, sizeof(p.c->snaps[0]), cmp_section);
+	if (p.c->nsnaps > 1)
+		qsort(p.c->snaps, p.c->nsnaps, sizeof(p.c->snaps[0]), cmp_section);
 	*out = p.c;
 	return 0;
 }

@@ -237,6 +237,15 @@ int ctp_apply(struct ctc_conf *c, bool (*filter)(void *ctx, const char *key), vo
 	if (!keys)
 		e = -ENOMEM;
 	free(keys);
+	/* a new description (kept as the section's '#' lines) */
+	p = c->pending;
+	if (!e && p && p->description && (!filter || filter(ctx, "description"))) {
+		free(c->main.description);
+		c->main.description = p->description;
+		c->main.description_changed = true;
+		p->description = NULL;
+		applied++;
+	}
 	tidy(c);
 	if (e) {
 		snprintf(err, errlen, "%s: applying pending changes: %s", c->file,

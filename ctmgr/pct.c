@@ -267,7 +267,8 @@ static int cmd_set(int argc, char **argv)
 			    k);
 	}
 
-	int lockfd = ctf_lock(id, 10, err, sizeof(err));
+	const char *lt = getenv("PCT_LOCK_TIMEOUT"); /* seconds; tests shorten it */
+	int lockfd = ctf_lock(id, lt && atoi(lt) > 0 ? atoi(lt) : 10, err, sizeof(err));
 	if (lockfd < 0)
 		return fail("%s", err);
 	if (ctf_load(id, &c, err, sizeof(err))) {

@@ -8,3 +8,6 @@ pve_script_cases(${CMAKE_CURRENT_SOURCE_DIR}/tools_test.sh tools fs 300
   "PMXCFS_BIN=$<TARGET_FILE:pmxcfs>")
 pve_script_cases(${CMAKE_CURRENT_SOURCE_DIR}/ipc_test.sh ipc fs 300
   "PMXCFS_BIN=$<TARGET_FILE:pmxcfs>;PMXCFS_WATCH=$<TARGET_FILE:pmxcfs-watch>;PVECM=$<TARGET_FILE:pvecm>;PMXCFS_LOG=$<TARGET_FILE:pmxcfs-log>;IPC_GARBAGE=$<TARGET_FILE:ipc_garbage>")
+#   pct_test.sh: pct config/set/pending on a real mount, tests "pct.<case>".
+pve_script_cases(${CMAKE_CURRENT_SOURCE_DIR}/pct_test.sh pct fs 300
+  "PMXCFS_BIN=$<TARGET_FILE:pmxcfs>;PCT=$<TARGET_FILE:pct>")
