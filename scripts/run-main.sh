@@ -36,7 +36,7 @@ done
 
 BUILD="$SRC/build"
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-make -C "$BUILD" -j"$(nproc)" pmxcfs pvecm pmxcfs-watch pmxcfs-log >/dev/null
+make -C "$BUILD" -j"$(nproc)" pmxcfs pvecm pmxcfs-watch pmxcfs-log pct >/dev/null
 PMXCFS="$BUILD/pmxcfs/pmxcfs"
 
 refused_second_config() { # a command that writes a second config of guest 100
@@ -103,6 +103,14 @@ if ! "$SIM" exec node1 sh -c 'ls /etc/pve/nodes/*/lxc/100.conf' >/dev/null 2>&1;
 fi
 echo
 echo "== $last reads it (replicated over corosync)"
+"$SIM" exec "$last" sh -c 'cat /etc/pve/nodes/*/lxc/100.conf'
+echo
+echo "== node1: pct config 100 (the owning node), then pct set 100 --memory 1024 --onboot yes"
+"$SIM" exec node1 "$BUILD/ctmgr/pct" config 100
+"$SIM" exec node1 "$BUILD/ctmgr/pct" set 100 --memory 1024 --onboot yes
+echo "== $last: pct config 100 is refused there (another node owns it):"
+"$SIM" exec "$last" "$BUILD/ctmgr/pct" config 100 2>&1 | sed 's/^/   /' || true
+echo "== $last reads the changed config:"
 "$SIM" exec "$last" sh -c 'cat /etc/pve/nodes/*/lxc/100.conf'
 echo
 echo "== $last: /etc/pve/.vmlist (cluster-wide)"
