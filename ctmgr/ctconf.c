@@ -490,10 +490,19 @@ int ctc_parse(const char *text, size_t len, const char *file, bool strict, struc
 			rc = -ENOMEM;
 			break;
 		}
-		/* trailing white space (a '\r' too) is not part of the line */
+		/*
+		 * trailing white space (a '\r' too) is not part of the line; but a
+		 * description line keeps its spaces (only a CRLF file's '\r' goes), as
+		 * the reference reads it: else "#a " would lose its space
+		 */
 		size_t l = strlen(line);
-		while (l && isspace((unsigned char)line[l - 1]))
-			line[--l] = '\0';
+		if (line[0] == '#') {
+			if (l && line[l - 1] == '\r')
+				line[--l] = '\0';
+		} else {
+			while (l && isspace((unsigned char)line[l - 1]))
+				line[--l] = '\0';
+		}
 		if (l == 0)
 			rc = 0;
 		else if (line[0] == '#')
@@ -560,16 +569,27 @@ static int cmp_kv(const void *a, const void *b)
 	              (*(const struct ctc_kv *const *)b)->key);
 }
 
+static bool section_empty(const struct ctc_section *s)
+{
+	return !s->nkeys && !s->nlxc && !s->description;
+}
+
 static void print_section(struct sbuf *sb, const struct ctc_section *s)
 {
-	if (s->description) {
-		for (const char *d = s->description;;) {
+	/* trailing empty lines are not written (the reference splits on '\n') */
+	size_t dlen = s->description ? strlen(s->description) : 0;
+	while (dlen && s->description[dlen - 1] == '\n')
+		dlen--;
+	if (dlen) {
+		for (const char *d = s->description, *end = d + dlen;;) {
 			size_t n = strcspn(d, "\n");
+			if (d + n > end)
+				n = (size_t)(end - d);
 			char *line = strndup(d, n), *enc = line ? ctc_encode_text(line) : NULL;
 			sbuf_addf(sb, "#%s\n", enc ? enc : "");
 			free(line);
 			free(enc);
-			if (!d[n])
+			if (d + n >= end)
 				break;
 			d += n + 1;
 		}
@@ -593,7 +613,7 @@ char *ctc_print(const struct ctc_conf *c, size_t *len)
 {
 	struct sbuf sb = SBUF_INIT;
 	print_section(&sb, &c->main);
-	if (c->pending) {
+	if (c->pending && !section_empty(c->pending)) {
 		sbuf_addf(&sb, "\n[%s]\n", CTC_PENDING);
 		print_section(&sb, c->pending);
 	}
@@ -642,8 +662,9 @@ static int check_section(const struct ctc_conf *c, const struct ctc_section *s, 
 				size_t n = strcspn(p, ",; ");
 				char key[64];
 				if (n) {
-					snprintf(key, sizeof(key), "%.*s", (int)n,
-					         p[0] == '!' ? p + 1 : p);
+					size_t force = p[0] == '!'; /* not part of the key */
+					snprintf(key, sizeof(key), "%.*s", (int)(n - force),
+					         p + force);
 					if (!cts_lookup(key, NULL)) {
 						snprintf(err, errlen,
 						         "%s: key 'delete': '%s' is not a key that "

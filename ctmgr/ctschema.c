@@ -290,7 +290,8 @@ static int fmt_word_list(const char *v, const char *const *allowed, const char *
                          size_t errlen)
 {
 	char item[64];
-	for (const char *p = v; *p;) {
+	/* every item non-empty: no empty list, no leading, doubled or trailing ';' */
+	for (const char *p = v;; p++) {
 		size_t n = strcspn(p, ";");
 		bool ok = false;
 		if (n && n < sizeof(item)) {
@@ -307,10 +308,9 @@ static int fmt_word_list(const char *v, const char *const *allowed, const char *
 		if (!ok)
 			return bad(err, errlen, what, v);
 		p += n;
-		if (*p)
-			p++;
+		if (!*p)
+			return 0;
 	}
-	return 0;
 }
 
 static int fmt_mountoptions(const char *v, char *err, size_t errlen)
@@ -437,6 +437,15 @@ static const struct cts_val startup_keys[] = {
 };
 static const struct cts_propfmt startup_fmt = { "order", startup_keys, N_ELEM(startup_keys) };
 
+static int check_prop(const struct cts_propfmt *f, const char *value, char **canon, char *err,
+                      size_t errlen);
+
+/* startup is a plain string to the reference: checked, but written as given */
+static int fmt_startup(const char *v, char *err, size_t errlen)
+{
+	return check_prop(&startup_fmt, v, NULL, err, errlen);
+}
+
 #define ALL (CTS_IN_MAIN | CTS_IN_PENDING | CTS_IN_SNAPSHOT)
 #define PROP(n, f)                                                                                 \
 	{                                                                                          \
@@ -475,7 +484,7 @@ static const struct cts_key keys[] = {
 	  0,
 	  CTS_IN_SNAPSHOT },
 	{ INT("snaptime", 0, 1e15, ""), 0, CTS_IN_SNAPSHOT },
-	{ PROP("startup", startup_fmt), 0, ALL },
+	{ STR("startup", fmt_startup), 0, ALL },
 	{ INT("swap", 0, 1e12, "512"), 0, ALL },
 	{ STR("tags", cts_fmt_tags), 0, ALL },
 	{ BOOL("template", "0"), 0, ALL },
@@ -576,9 +585,10 @@ long long cts_parse_size(const char *s)
 void cts_format_size(long long bytes, char *buf, size_t len)
 {
 	static const char units[] = "TGMK";
+	/* the largest unit that divides exactly (0 divides by all: "0T", as the reference) */
 	for (int i = 0; i < 4; i++) {
 		long long u = 1LL << (10 * (4 - i));
-		if (bytes >= u && bytes % u == 0) {
+		if (bytes % u == 0) {
 			snprintf(buf, len, "%lld%c", bytes / u, units[i]);
 			return;
 		}
@@ -601,7 +611,7 @@ static int check_number(const struct cts_val *v, const char *value, char **canon
 	const char *p = value;
 	bool integer = v->type == CTS_INT;
 
-	if (*p == '-' || *p == '+')
+	if (*p == '-' && integer) /* as the reference: -?digits, or digits[.digits] */
 		p++;
 	if (!isdigit((unsigned char)*p))
 		goto bad_num;
@@ -610,8 +620,11 @@ static int check_number(const struct cts_val *v, const char *value, char **canon
 	if (errno || *end || !isfinite(d))
 		goto bad_num;
 	/* decimal digits only: no hex, exponent, inf */
+	const char *dot = strchr(p, '.');
+	if (dot && (integer || !isdigit((unsigned char)dot[1]) || strchr(dot + 1, '.')))
+		goto bad_num;
 	for (const char *q = p; *q; q++)
-		if (!isdigit((unsigned char)*q) && !(*q == '.' && !integer))
+		if (!isdigit((unsigned char)*q) && q != dot)
 			goto bad_num;
 	if (d < v->min || d > v->max) {
 		if (v->max >= 1e12) /* no real upper bound */
