@@ -298,34 +298,29 @@ struct parser {
 	struct ctc_section *cur;
 };
 
-static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int perr(struct parser *p, const char *fmt, ...)
+/*
+ * A problem on the current line: an error (-EINVAL, message in p->err), or
+ * when hard is false and the read is lenient, a warning (0) for a key that
+ * is kept as it is.
+ */
+static int report(struct parser *p, bool hard, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int report(struct parser *p, bool hard, const char *fmt, ...)
 {
 	char msg[768];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(p->err, p->errlen, "%s line %u: %s", p->c->file, p->line, msg);
-	return -EINVAL;
-}
-
-/* a problem that lenient reading keeps as a warning */
-static int pwarn(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int pwarn(struct parser *p, const char *fmt, ...)
-{
-	char msg[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (p->strict) {
+	if (hard || p->strict) {
 		snprintf(p->err, p->errlen, "%s line %u: %s", p->c->file, p->line, msg);
 		return -EINVAL;
 	}
 	ctc_diag_add(p->warn, "%s line %u: %s (kept as it is)", p->c->file, p->line, msg);
 	return 0;
 }
+#define perr(p, ...) report(p, true, __VA_ARGS__)
+#define pwarn(p, ...) report(p, false, __VA_ARGS__)
 
 static int add_description(struct ctc_section *s, const char *encoded)
 {
@@ -569,6 +564,17 @@ static int cmp_kv(const void *a, const void *b)
 	              (*(const struct ctc_kv *const *)b)->key);
 }
 
+const struct ctc_kv **ctc_sorted_keys(const struct ctc_section *s)
+{
+	const struct ctc_kv **sorted = malloc((s->nkeys + 1) * sizeof(*sorted));
+	if (!sorted)
+		return NULL;
+	for (size_t i = 0; i < s->nkeys; i++)
+		sorted[i] = &s->keys[i];
+	qsort(sorted, s->nkeys, sizeof(*sorted), cmp_kv);
+	return sorted;
+}
+
 static bool section_empty(const struct ctc_section *s)
 {
 	return !s->nkeys && !s->nlxc && !s->description;
@@ -594,14 +600,11 @@ static void print_section(struct sbuf *sb, const struct ctc_section *s)
 			d += n + 1;
 		}
 	}
-	const struct ctc_kv **sorted = malloc((s->nkeys + 1) * sizeof(*sorted));
+	const struct ctc_kv **sorted = ctc_sorted_keys(s);
 	if (!sorted) {
 		sb->oom = true;
 		return;
 	}
-	for (size_t i = 0; i < s->nkeys; i++)
-		sorted[i] = &s->keys[i];
-	qsort(sorted, s->nkeys, sizeof(*sorted), cmp_kv);
 	for (size_t i = 0; i < s->nkeys; i++)
 		sbuf_addf(sb, "%s: %s\n", sorted[i]->key, sorted[i]->value);
 	free(sorted);

@@ -115,6 +115,8 @@ const char *ctc_get(const struct ctc_section *s, const char *key);
 int ctc_set(struct ctc_section *s, const char *key, const char *value, char *err, size_t errlen);
 /* Set without validation (keeps the text as given; for tests and copies). */
 int ctc_set_raw(struct ctc_section *s, const char *key, const char *value);
+/* The section's keys sorted by name (as written); malloc'd array, NULL on ENOMEM. */
+const struct ctc_kv **ctc_sorted_keys(const struct ctc_section *s);
 /* Remove key; true when it was there. */
 bool ctc_delete(struct ctc_section *s, const char *key);
 

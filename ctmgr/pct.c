@@ -67,23 +67,14 @@ static struct ctc_conf *copy_conf(const struct ctc_conf *c, char *err, size_t er
 	return cp;
 }
 
-static int cmp_kv(const void *a, const void *b)
-{
-	return strcmp((*(const struct ctc_kv *const *)a)->key,
-	              (*(const struct ctc_kv *const *)b)->key);
-}
-
 /* `key: value` lines as the reference's pct config prints them. */
 static void print_section_values(const struct ctc_section *s)
 {
 	/* the description sorts among the keys, encoded on one line */
 	bool desc_done = !s->description;
-	const struct ctc_kv **sorted = malloc((s->nkeys + 1) * sizeof(*sorted));
+	const struct ctc_kv **sorted = ctc_sorted_keys(s);
 	if (!sorted)
 		return;
-	for (size_t i = 0; i < s->nkeys; i++)
-		sorted[i] = &s->keys[i];
-	qsort(sorted, s->nkeys, sizeof(*sorted), cmp_kv);
 	for (size_t i = 0; i <= s->nkeys; i++) {
 		if (!desc_done && (i == s->nkeys || strcmp(sorted[i]->key, "description") > 0)) {
 			char *enc = ctc_encode_text(s->description);
