@@ -254,20 +254,6 @@ int st_cfg_load(const char *path, struct st_cfg **out, char *err, size_t errlen)
 	return rc;
 }
 
-char *st_cfg_print(const struct st_cfg *c)
-{
-	struct sbuf sb = SBUF_INIT;
-	for (size_t i = 0; i < c->n; i++) {
-		const struct st_store *s = &c->stores[i];
-		sbuf_addf(&sb, "%s%s: %s\n", i ? "\n" : "", s->type, s->id);
-		for (size_t j = 0; j < s->nopts; j++)
-			sbuf_addf(&sb, "\t%s %s\n", s->opts[j].key, s->opts[j].value);
-	}
-	if (!sb.buf && !sb.oom)
-		sbuf_add(&sb, "", 0);
-	return sbuf_detach(&sb, NULL);
-}
-
 /* ---- volume ids ---- */
 
 static bool safe_name(const char *n)

@@ -8,7 +8,7 @@
  *
  * A section "<type>: <id>" followed by indented "key value" lines (a key
  * alone is a flag set to 1).  Storages of a type this version has no
- * plugin for are kept (and written back) but cannot be used.
+ * plugin for are listed but cannot be used.
  *
  * Volume ids are "<storage>:<volname>".  For a dir storage at PATH:
  *   <vmid>/vm-<vmid>-disk-<n>.raw        PATH/images/<vmid>/...: a raw ext4 image
@@ -93,8 +93,6 @@ int st_cfg_parse(const char *text, size_t len, const char *file, struct st_cfg *
  */
 int st_cfg_load(const char *path, struct st_cfg **out, char *err, size_t errlen);
 void st_cfg_free(struct st_cfg *c);
-/* The reference's layout; malloc'd. */
-char *st_cfg_print(const struct st_cfg *c);
 
 const struct st_store *st_find(const struct st_cfg *c, const char *id);
 const char *st_opt(const struct st_store *s, const char *key);
