@@ -12,7 +12,8 @@ PACKAGES=(
 	clang libclang-rt-14-dev
 	vim vim-tiny python3 procps psmisc util-linux valgrind
 	iproute2 nftables bc
-	libssl-dev tzdata
+	libssl-dev tzdata e2fsprogs
+	libarchive-dev busybox-static zstd debootstrap
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -10,7 +10,8 @@
 # mounts a small tmpfs in a private mount namespace, which needs root).
 set -euo pipefail
 
-[[ ${1:-} == --list || -x ${PVESM:-} ]] || { echo "PVESM is not set to an executable" >&2; exit 2; }
+[[ ${1:-} == --list || (-x ${PVESM:-} && -x ${PVEAM:-}) ]] ||
+	{ echo "PVESM and PVEAM must be set to executables" >&2; exit 2; }
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -118,6 +119,29 @@ t_full_disk() {
 	[[ $out == *"cannot make a file system on"*"No space left on device"* ]] || fail "message: $out"
 	[[ $out == *LEFT:* ]] && fail "the failed alloc left something behind: $out"
 	echo "PASS: storage.full_disk"
+}
+
+# pveam: the busybox template is built, listed, usable, removed
+t_templates() {
+	setup
+	[[ $("$PVEAM" build busybox) == "local:vztmpl/busybox.tar.zst" ]] || fail "pveam build busybox"
+	local f=$T/vz/template/cache/busybox.tar.zst
+	local list
+	list=$(tar --zstd -tvf "$f") # (not piped into grep -q: pipefail and SIGPIPE)
+	grep -q ' ./bin/busybox$' <<<"$list" || fail "no busybox in the template"
+	grep -q '^lrwxrwxrwx 0/0 .* ./sbin/init -> /bin/busybox$' <<<"$list" || fail "no init link"
+	"$PVEAM" list local | grep -q '^local:vztmpl/busybox.tar.zst ' || fail "pveam list"
+	pvesm_fails "storage 'nope' does not exist" list nope
+	local out rc=0
+	out=$("$PVEAM" list nope 2>&1) || rc=$?
+	[[ $rc == 255 && $out == *"storage 'nope' does not exist or holds no templates"* ]] ||
+		fail "pveam list nope: $out"
+	rc=0
+	out=$("$PVEAM" remove local:100/vm-100-disk-0.raw 2>&1) || rc=$?
+	[[ $rc == 255 && $out == *"is not a template"* ]] || fail "pveam remove of a disk: $out"
+	"$PVEAM" remove local:vztmpl/busybox.tar.zst
+	[[ -e $f ]] && fail "template not removed"
+	echo "PASS: storage.templates"
 }
 
 if [[ ${1:-} == --list ]]; then
