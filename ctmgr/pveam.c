@@ -9,7 +9,7 @@
  *
  * Exit status 255 on errors.
  */
-#include "ctmgr/ctfile.h"
+#include "ctmgr/fsutil.h"
 #include "ctmgr/storage.h"
 #include "ctmgr/template.h"
 
@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define EXIT_ERR 255
 
@@ -37,7 +36,7 @@ static void print_tpl(void *ctx, const char *volid, uint64_t size)
 
 int main(int argc, char **argv)
 {
-	char cfgpath[4096], err[1024], path[4096];
+	char err[1024], path[4096];
 	struct st_cfg *cfg;
 	int rc = 0;
 
@@ -45,8 +44,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_ERR;
 	}
-	snprintf(cfgpath, sizeof(cfgpath), "%s/storage.cfg", ctf_root());
-	if (st_cfg_load(cfgpath, &cfg, err, sizeof(err))) {
+	if (st_cfg_load_etc(&cfg, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return EXIT_ERR;
 	}
@@ -88,12 +86,8 @@ int main(int argc, char **argv)
 			/* <path>/template/cache */
 			char dir[4096];
 			snprintf(dir, sizeof(dir), "%s", path);
-			for (char *p = dir + 1; *p; p++)
-				if (*p == '/') {
-					*p = '\0';
-					mkdir(dir, 0755);
-					*p = '/';
-				}
+			*strrchr(dir, '/') = '\0';
+			fsu_mkdirs(dir, 0755);
 			if (tpl_build_busybox(path, NULL, err, sizeof(err))) {
 				fprintf(stderr, "%s\n", err);
 				rc = EXIT_ERR;

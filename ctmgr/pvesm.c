@@ -60,15 +60,14 @@ static long long size_kib(const char *s)
 
 int main(int argc, char **argv)
 {
-	char cfgpath[4096], err[1024];
+	char err[1024];
 	struct st_cfg *cfg;
 
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_ERR;
 	}
-	snprintf(cfgpath, sizeof(cfgpath), "%s/storage.cfg", ctf_root());
-	if (st_cfg_load(cfgpath, &cfg, err, sizeof(err))) {
+	if (st_cfg_load_etc(&cfg, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return EXIT_ERR;
 	}

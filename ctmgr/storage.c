@@ -2,18 +2,18 @@
  * storage.c - storage.cfg and the dir storage plugin; see storage.h.
  */
 #include "ctmgr/storage.h"
+#include "ctmgr/ctfile.h"
+#include "ctmgr/fsutil.h"
 #include "pmxcfs/sbuf.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -254,6 +254,13 @@ int st_cfg_load(const char *path, struct st_cfg **out, char *err, size_t errlen)
 	return rc;
 }
 
+int st_cfg_load_etc(struct st_cfg **out, char *err, size_t errlen)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/storage.cfg", ctf_root());
+	return st_cfg_load(path, out, err, errlen);
+}
+
 /* ---- volume ids ---- */
 
 static bool safe_name(const char *n)
@@ -351,51 +358,6 @@ int st_volid_path(const struct st_cfg *c, const char *volid, char *buf, size_t l
 	return s->plugin->path(s, &v, buf, len);
 }
 
-/* ---- running tools ---- */
-
-/* Run argv; on failure the first line of its output goes to err. */
-static int run(const char *const *argv, char *err, size_t errlen)
-{
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC))
-		return -errno;
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		execvp(argv[0], (char *const *)argv);
-		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(fds[1]);
-	char out[1024];
-	size_t got = 0;
-	ssize_t r;
-	while ((r = read(fds[0], out + got, sizeof(out) - 1 - got)) > 0 &&
-	       got + (size_t)r < sizeof(out) - 1)
-		got += (size_t)r;
-	if (r > 0)
-		got += (size_t)r;
-	out[got] = '\0';
-	char sink[256];
-	while (read(fds[0], sink, sizeof(sink)) > 0)
-		;
-	close(fds[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 0;
-	out[strcspn(out, "\n")] = '\0';
-	snprintf(err, errlen, "%s failed: %.400s", argv[0], out[0] ? out : "(no output)");
-	return -EIO;
-}
-
 /* ---- the dir plugin ---- */
 
 static int dir_check(const struct st_store *s, char *err, size_t errlen)
@@ -428,29 +390,12 @@ static int dir_path(const struct st_store *s, const struct st_vol *v, char *buf,
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int mkdirs(const char *path)
-{
-	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int dir_alloc(const struct st_store *s, long vmid, uint64_t size_kib, char *volname,
                      size_t len, char *err, size_t errlen)
 {
 	char dir[4096], path[4200];
 	snprintf(dir, sizeof(dir), "%s/images/%ld", st_opt(s, "path"), vmid);
-	int e = mkdirs(dir);
+	int e = fsu_mkdirs(dir, 0755);
 	if (e) {
 		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(-e));
 		return e;
@@ -495,7 +440,7 @@ static int dir_alloc(const struct st_store *s, long vmid, uint64_t size_kib, cha
 				rmdir(dir); /* when it was the CT's only volume */
 				return -te;
 			}
-			if ((e = run(mkfs, msg, sizeof(msg)))) {
+			if ((e = fsu_run(mkfs, msg, sizeof(msg)))) {
 				snprintf(err, errlen, "cannot make a file system on %s: %s", path,
 				         msg);
 				unlink(path);
@@ -511,13 +456,6 @@ static int dir_alloc(const struct st_store *s, long vmid, uint64_t size_kib, cha
 	return -ENOSPC;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(p) : unlink(p);
-}
-
 static int dir_free(const struct st_store *s, const struct st_vol *v, char *err, size_t errlen)
 {
 	char path[4096];
@@ -525,7 +463,7 @@ static int dir_free(const struct st_store *s, const struct st_vol *v, char *err,
 	if (e)
 		return e;
 	if (v->vtype == ST_V_IMAGE && v->subvol)
-		e = nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS) ? -errno : 0;
+		e = fsu_rm_rf(path);
 	else
 		e = unlink(path) ? -errno : 0;
 	if (e) {
@@ -565,7 +503,7 @@ static int dir_resize(const struct st_store *s, const struct st_vol *v, uint64_t
 	/* check the file system first: a failed check leaves the image as it was */
 	const char *fsck[] = { "e2fsck", "-f", "-y", path, NULL };
 	const char *grow[] = { "resize2fs", "-f", path, NULL };
-	if ((e = run(fsck, msg, sizeof(msg)))) {
+	if ((e = fsu_run(fsck, msg, sizeof(msg)))) {
 		snprintf(err, errlen, "cannot check the file system of %s: %s", path, msg);
 		return e;
 	}
@@ -573,7 +511,7 @@ static int dir_resize(const struct st_store *s, const struct st_vol *v, uint64_t
 		snprintf(err, errlen, "cannot grow %s: %s", path, strerror(errno));
 		return -errno;
 	}
-	if ((e = run(grow, msg, sizeof(msg)))) {
+	if ((e = fsu_run(grow, msg, sizeof(msg)))) {
 		if (truncate(path, st.st_size) != 0) /* back to what it was */
 			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
 			         "; and the image stays at the new size");

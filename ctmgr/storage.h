@@ -92,6 +92,8 @@ int st_cfg_parse(const char *text, size_t len, const char *file, struct st_cfg *
  * /var/lib/vz ($PVE_STORAGE_DEFAULT_PATH for tests) for every content type.
  */
 int st_cfg_load(const char *path, struct st_cfg **out, char *err, size_t errlen);
+/* st_cfg_load of $PVE_ETC/storage.cfg (default /etc/pve). */
+int st_cfg_load_etc(struct st_cfg **out, char *err, size_t errlen);
 void st_cfg_free(struct st_cfg *c);
 
 const struct st_store *st_find(const struct st_cfg *c, const char *id);

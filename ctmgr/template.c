@@ -2,12 +2,12 @@
  * template.c - unpacking and building container templates; see template.h.
  */
 #include "ctmgr/template.h"
+#include "ctmgr/fsutil.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,13 +248,6 @@ out:
 	return rc;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(p) : unlink(p);
-}
-
 static int copy_file(const char *from, const char *to, mode_t mode)
 {
 	int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, e = 0;
@@ -373,6 +366,6 @@ int tpl_build_busybox(const char *out, const char *busybox, char *err, size_t er
 	if (rc)
 		unlink(tmp);
 out:
-	nftw(root, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+	fsu_rm_rf(root);
 	return rc;
 }
