@@ -214,7 +214,6 @@ int ctc_set_raw(struct ctc_section *s, const char *key, const char *value)
 			return -ENOMEM;
 		free(s->description);
 		s->description = d;
-		s->description_changed = true;
 		return 0;
 	}
 	return put_kv(s, key, value);
@@ -230,11 +229,8 @@ int ctc_set(struct ctc_section *s, const char *key, const char *value, char *err
 		         s->name ? " in this section" : "");
 		return -EINVAL;
 	}
-	if (!strcmp(key, "description")) {
-		if (memchr(value, '\0', strlen(value)))
-			return -EINVAL;
+	if (!strcmp(key, "description")) /* any text; encoded when written */
 		return ctc_set_raw(s, key, value);
-	}
 	int e = cts_check(k, value, &canon, msg, sizeof(msg));
 	if (e) {
 		snprintf(err, errlen, "key '%s': %s", key, msg);
@@ -251,7 +247,6 @@ bool ctc_delete(struct ctc_section *s, const char *key)
 		bool had = s->description != NULL;
 		free(s->description);
 		s->description = NULL;
-		s->description_changed = true;
 		return had;
 	}
 	for (size_t i = 0; i < s->nkeys; i++) {
@@ -366,7 +361,6 @@ static int start_section(struct parser *p, const char *line)
 		free(name);
 		if (!ctc_pending(p->c, true))
 			return -ENOMEM;
-		p->c->pending->line = p->line;
 		p->cur = p->c->pending;
 		return 0;
 	}
@@ -390,7 +384,6 @@ static int start_section(struct parser *p, const char *line)
 	p->cur = &s[p->c->nsnaps++];
 	memset(p->cur, 0, sizeof(*p->cur));
 	p->cur->name = name;
-	p->cur->line = p->line;
 	return 0;
 }
 

@@ -47,9 +47,7 @@ struct ctc_kv {
 
 struct ctc_section {
 	char *name; /* NULL for the current config; CTC_PENDING; a snapshot's name */
-	unsigned line; /* the [name] line */
 	char *description; /* decoded, lines joined by '\n'; NULL when none */
-	bool description_changed;
 	struct ctc_kv *keys; /* unique keys, in file order */
 	size_t nkeys, capkeys;
 	struct ctc_kv *lxc; /* raw lxc.* keys, file order, may repeat */

@@ -242,7 +242,6 @@ int ctp_apply(struct ctc_conf *c, bool (*filter)(void *ctx, const char *key), vo
 	if (!e && p && p->description && (!filter || filter(ctx, "description"))) {
 		free(c->main.description);
 		c->main.description = p->description;
-		c->main.description_changed = true;
 		p->description = NULL;
 		applied++;
 	}

@@ -80,7 +80,7 @@ static bool storage_id_ok(const char *id)
 	return true;
 }
 
-/* content, disable, shared and the plugin's own check */
+/* content, disable and the plugin's own check */
 static int finish_store(struct st_store *s, const char *file, unsigned line, char *err,
                         size_t errlen)
 {
@@ -101,9 +101,8 @@ static int finish_store(struct st_store *s, const char *file, unsigned line, cha
 		}
 		p += n + (p[n] == ',');
 	}
-	const char *d = st_opt(s, "disable"), *sh = st_opt(s, "shared");
+	const char *d = st_opt(s, "disable");
 	s->disabled = d && strcmp(d, "0");
-	s->shared = sh && strcmp(sh, "0");
 	for (size_t i = 0; i < N_ELEM(plugins); i++)
 		if (!strcmp(plugins[i]->type, s->type))
 			s->plugin = plugins[i];

@@ -45,7 +45,7 @@ struct st_store {
 	size_t nopts;
 	const struct st_plugin *plugin; /* NULL: a type this version does not handle */
 	unsigned content; /* ST_CONTENT_* */
-	bool disabled, shared;
+	bool disabled;
 };
 
 struct st_cfg {

@@ -8,20 +8,9 @@
 #   env: PMXCFS_BIN (the pmxcfs under test), CLUSTER_SIM (the tool)
 set -euo pipefail
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-SRC=$(cd "$HERE/../.." && pwd)
-: "${CLUSTER_SIM:=$SRC/cluster-sim/cluster-sim}"
-: "${PMXCFS_BIN:=$SRC/build/pmxcfs/pmxcfs}"
-export CLUSTER_SIM_PMXCFS="$PMXCFS_BIN"
-# short verification interval so the periodic check runs during the tests
-export CLUSTER_SIM_PMXCFS_ARGS="${CLUSTER_SIM_PMXCFS_ARGS:---verify-secs 20}"
-NAME="ct$$"
-NAME=${NAME:0:8}
-
-
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname "$0")/lib.sh"
-sim() { "$CLUSTER_SIM" --name "$NAME" "$@"; }
+case_script_init ct
 
 trap case_cleanup EXIT
 

@@ -9,21 +9,12 @@
 #   env: PMXCFS_BIN, CLUSTER_SIM, PMXCFS_WATCH, PVECM, PMXCFS_LOG
 set -euo pipefail
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-SRC=$(cd "$HERE/../.." && pwd)
-: "${CLUSTER_SIM:=$SRC/cluster-sim/cluster-sim}"
-: "${PMXCFS_BIN:=$SRC/build/pmxcfs/pmxcfs}"
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname "$0")/lib.sh"
+case_script_init fd
 : "${PMXCFS_WATCH:=$SRC/build/pmxcfs/pmxcfs-watch}"
 : "${PVECM:=$SRC/build/pmxcfs/pvecm}"
 : "${PMXCFS_LOG:=$SRC/build/pmxcfs/pmxcfs-log}"
-export CLUSTER_SIM_PMXCFS="$PMXCFS_BIN"
-export CLUSTER_SIM_PMXCFS_ARGS="${CLUSTER_SIM_PMXCFS_ARGS:---verify-secs 20}"
-NAME="fd$$"
-NAME=${NAME:0:8}
-
-# shellcheck source=tests/cluster/lib.sh
-. "$(dirname "$0")/lib.sh"
-sim() { "$CLUSTER_SIM" --name "$NAME" "$@"; }
 
 BG=() # background watchers (cluster-sim exec execs them: the pid is theirs)
 case_cleanup_extra() {

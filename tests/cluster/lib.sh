@@ -47,3 +47,18 @@ run_case() {
 	"t_$c"
 	echo "PASS: $c"
 }
+
+# The case scripts' set-up (cluster_test.sh, feed_test.sh): the binaries
+# under test (environment, else the build tree), a short verification
+# interval so the periodic check runs during the tests, a cluster name
+# PREFIX<pid> (8 characters at most) and sim() for it.
+case_script_init() {
+	SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	: "${CLUSTER_SIM:=$SRC/cluster-sim/cluster-sim}"
+	: "${PMXCFS_BIN:=$SRC/build/pmxcfs/pmxcfs}"
+	export CLUSTER_SIM_PMXCFS="$PMXCFS_BIN"
+	export CLUSTER_SIM_PMXCFS_ARGS="${CLUSTER_SIM_PMXCFS_ARGS:---verify-secs 20}"
+	NAME="$1$$"
+	NAME=${NAME:0:8}
+	sim() { "$CLUSTER_SIM" --name "$NAME" "$@"; }
+}
