@@ -39,6 +39,13 @@ int ctf_lock(long id, int timeout_s, char *err, size_t errlen);
 int ctf_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen);
 
 /*
+ * Write c as CT id's config on this node (atomically).  excl: the config
+ * must not exist yet (created with O_EXCL, so pmxcfs refuses an id that
+ * is registered anywhere in the cluster): -EEXIST.
+ */
+int ctf_save(long id, const struct ctc_conf *c, bool excl, char *err, size_t errlen);
+
+/*
  * Load CT id's config from this node (lenient; warnings to stderr) with a
  * message naming the owning node when it is elsewhere.
  */

@@ -970,3 +970,32 @@ int cts_lxc_key(const char *key, const char **replacement, char *err, size_t err
 	}
 	return bad(err, errlen, "'%s' is not a known LXC key", key);
 }
+
+int cts_prop_get(const char *value, const char *default_key, const char *key, char *out,
+                 size_t outlen)
+{
+	for (const char *p = value ? value : ""; *p;) {
+		size_t n = strcspn(p, ",");
+		const char *eq = memchr(p, '=', n);
+		bool match;
+		const char *val;
+		if (eq) {
+			match =
+			    (size_t)(eq - p) == strlen(key) && !strncmp(p, key, (size_t)(eq - p));
+			val = eq + 1;
+		} else {
+			match = default_key && !strcmp(default_key, key);
+			val = p;
+		}
+		if (match) {
+			size_t vlen = n - (size_t)(val - p);
+			if (vlen >= outlen)
+				return -ENAMETOOLONG;
+			memcpy(out, val, vlen);
+			out[vlen] = '\0';
+			return 1;
+		}
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}

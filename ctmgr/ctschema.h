@@ -88,6 +88,15 @@ void cts_format_size(long long bytes, char *buf, size_t len);
  */
 int cts_lxc_key(const char *key, const char **replacement, char *err, size_t errlen);
 
+/*
+ * The value of part key of a property string (default_key names the part
+ * that may be written bare, or NULL) copied to out: 1 found, 0 absent,
+ * -ENAMETOOLONG when out is too small.  The string is not checked: use it on
+ * values that passed cts_check (or treat a malformed part as absent).
+ */
+int cts_prop_get(const char *value, const char *default_key, const char *key, char *out,
+                 size_t outlen);
+
 /* Value formats, exported for tests. */
 int cts_fmt_dns_name(const char *v, char *err, size_t errlen);
 int cts_fmt_ipv4(const char *v, char *err, size_t errlen);

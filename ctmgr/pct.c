@@ -1,38 +1,63 @@
 /*
- * pct.c - the container toolkit's command line (config, set, pending; the
- * life cycle commands come with the LXC driver).  Reads and writes
- * /etc/pve/lxc/<ID>.conf through ctmgr/ctconf and ctmgr/ctfile; output
- * formats follow the reference.  Errors go to stderr, exit status 255 (as
- * the reference's die), usage errors 255 too.
+ * pct.c - the container toolkit's command line: the dispatcher, the
+ * helpers the command files share (pct.h), and the config commands
+ * (config, set, pending).  The life cycle is in pct_life.c, create and
+ * destroy in pct_create.c.  Reads and writes /etc/pve/lxc/<ID>.conf through
+ * ctmgr/ctconf and ctmgr/ctfile; output formats follow the reference.
+ * Errors go to stderr, exit status 255 (as the reference's die), usage
+ * errors 255 too.
  *
- * Containers are treated as stopped: every change takes effect in the
- * config at once (pending changes are applied).  Running containers and
- * hot-plugging come with ctmgrd.
+ * pct set on a stopped container changes the config at once; on a running
+ * one the keys that can be hot-plugged change the config and the rest wait
+ * in [pve:pending] for the next start (applying them live is ctmgrd's).
  */
 #include "ctmgr/ctconf.h"
 #include "ctmgr/ctfile.h"
 #include "ctmgr/ctpending.h"
+#include "ctmgr/ctrun.h"
 #include "ctmgr/ctschema.h"
+#include "ctmgr/pct.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define EXIT_ERR 255
-
-static int fail(const char *fmt, const char *a)
+int pct_fail(const char *fmt, ...)
 {
-	fprintf(stderr, fmt, a);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
 	return EXIT_ERR;
 }
+#define fail pct_fail
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: pct config <vmid> [--current] [--snapshot <name>]\n"
+	        "usage: pct create <vmid> <ostemplate> [--<key> <value>]... [--storage <id>]\n"
+	        "               [--password <pw>] [--ssh-public-keys <file>] [--start 1]\n"
+	        "       pct destroy <vmid> [--purge] [--force]\n"
+	        "       pct start <vmid> [--skiplock]\n"
+	        "       pct stop <vmid> [--skiplock]\n"
+	        "       pct shutdown <vmid> [--timeout <s>] [--forceStop 0|1]\n"
+	        "       pct reboot <vmid> [--timeout <s>]\n"
+	        "       pct enter <vmid>\n"
+	        "       pct exec <vmid> [--keep-env 0|1] -- <command> [<args>...]\n"
+	        "       pct console <vmid> [--escape ^<c>|0]\n"
+	        "       pct list\n"
+	        "       pct status <vmid> [--verbose]\n"
+	        "       pct unlock <vmid>\n"
+	        "       pct mount <vmid>\n"
+	        "       pct unmount <vmid>\n"
+	        "       pct pull <vmid> <path> <destination> [--user u] [--group g] [--perms m]\n"
+	        "       pct push <vmid> <file> <destination> [--user u] [--group g] [--perms m]\n"
+	        "       pct df <vmid>\n"
+	        "       pct config <vmid> [--current] [--snapshot <name>]\n"
 	        "       pct set <vmid> [--<key> <value>]... [--delete <keys>] [--revert <keys>]\n"
 	        "               [--digest <sha1>]\n"
 	        "       pct pending <vmid>\n"
@@ -40,7 +65,7 @@ static void usage(FILE *out)
 	        "Keys: see the container config format (man pct.conf / doc/ctconf.md).\n");
 }
 
-static long parse_vmid(const char *s)
+long pct_vmid(const char *s)
 {
 	long id = ctf_parse_id(s);
 	if (id < 0)
@@ -49,6 +74,60 @@ static long parse_vmid(const char *s)
 		        "not a valid container id (100..999999999)\n",
 		        s);
 	return id;
+}
+
+int pct_lock_timeout(void)
+{
+	const char *lt = getenv("PCT_LOCK_TIMEOUT"); /* seconds; tests shorten it */
+	return lt && atoi(lt) > 0 ? atoi(lt) : 10;
+}
+
+int pct_open(const char *arg, struct pct_ct *ct)
+{
+	char err[1024];
+	ct->c = NULL;
+	ct->lockfd = -1;
+	if ((ct->id = pct_vmid(arg)) < 0)
+		return EXIT_ERR;
+	ct->lockfd = ctf_lock(ct->id, pct_lock_timeout(), err, sizeof(err));
+	if (ct->lockfd < 0)
+		return fail("%s", err);
+	if (ctf_load(ct->id, &ct->c, err, sizeof(err))) {
+		pct_close(ct);
+		return fail("%s", err);
+	}
+	return 0;
+}
+
+void pct_close(struct pct_ct *ct)
+{
+	ctc_free(ct->c);
+	ct->c = NULL;
+	if (ct->lockfd >= 0)
+		close(ct->lockfd);
+	ct->lockfd = -1;
+}
+
+int pct_check_lock(const struct ctc_conf *c)
+{
+	const char *lock = ctc_get(&c->main, "lock");
+	return lock ? fail("CT is locked (%s)", lock) : 0;
+}
+
+int pct_save(struct pct_ct *ct)
+{
+	char err[1024];
+	return ctf_save(ct->id, ct->c, false, err, sizeof(err)) ? fail("%s", err) : 0;
+}
+
+int pct_set_lock(struct pct_ct *ct, const char *lock)
+{
+	char err[1024];
+	if (!lock)
+		ctc_delete(&ct->c->main, "lock");
+	else if (ctc_set(&ct->c->main, "lock", lock, err, sizeof(err)))
+		return fail("%s", err);
+	return pct_save(ct);
 }
 
 /* A copy of c (through its text), so the caller can apply pending changes to it. */
@@ -99,7 +178,7 @@ static int cmd_config(int argc, char **argv)
 
 	if (argc < 1)
 		return usage(stderr), EXIT_ERR;
-	long id = parse_vmid(argv[0]);
+	long id = pct_vmid(argv[0]);
 	if (id < 0)
 		return EXIT_ERR;
 	for (int i = 1; i < argc; i++) {
@@ -158,7 +237,7 @@ static int cmd_pending(int argc, char **argv)
 
 	if (argc != 1)
 		return usage(stderr), EXIT_ERR;
-	long id = parse_vmid(argv[0]);
+	long id = pct_vmid(argv[0]);
 	if (id < 0)
 		return EXIT_ERR;
 	if (ctf_load(id, &c, err, sizeof(err)))
@@ -226,6 +305,17 @@ static const char *refuse_change(const struct ctc_conf *c, const char *key, cons
 	return NULL;
 }
 
+/* ctp_apply filter for a running container: the keys that may change now */
+static bool live_key(void *ctx, const char *key)
+{
+	const struct ctc_conf *c = ctx;
+	const char *nv = c->pending ? ctc_get(c->pending, key) : NULL;
+	bool force = false;
+	if (ctp_is_deleted(c, key, &force))
+		nv = NULL;
+	return ctp_hotpluggable(key, ctc_get(&c->main, key), nv, true);
+}
+
 static int cmd_set(int argc, char **argv)
 {
 	char err[1024];
@@ -235,7 +325,7 @@ static int cmd_set(int argc, char **argv)
 
 	if (argc < 1)
 		return usage(stderr), EXIT_ERR;
-	long id = parse_vmid(argv[0]);
+	long id = pct_vmid(argv[0]);
 	if (id < 0)
 		return EXIT_ERR;
 	/* the options: all checked before anything is written */
@@ -258,8 +348,7 @@ static int cmd_set(int argc, char **argv)
 			    k);
 	}
 
-	const char *lt = getenv("PCT_LOCK_TIMEOUT"); /* seconds; tests shorten it */
-	int lockfd = ctf_lock(id, lt && atoi(lt) > 0 ? atoi(lt) : 10, err, sizeof(err));
+	int lockfd = ctf_lock(id, pct_lock_timeout(), err, sizeof(err));
 	if (lockfd < 0)
 		return fail("%s", err);
 	if (ctf_load(id, &c, err, sizeof(err))) {
@@ -272,11 +361,8 @@ static int cmd_set(int argc, char **argv)
 		     "again.");
 		goto out;
 	}
-	const char *lock = ctc_get(&c->main, "lock");
-	if (lock) {
-		fail("CT is locked (%s)", lock);
+	if (pct_check_lock(c))
 		goto out;
-	}
 	/* reverts, then new values, then deletions (as the reference orders them) */
 	for (const char *p = reverts ? reverts : ""; *p;) {
 		char key[64];
@@ -319,23 +405,17 @@ static int cmd_set(int argc, char **argv)
 		}
 		p += n + (p[n] != '\0');
 	}
-	/* stopped: everything takes effect now */
-	if (ctp_apply(c, NULL, NULL, err, sizeof(err)) < 0 || ctc_check(c, err, sizeof(err))) {
+	/* stopped: everything takes effect now; running: what can be hot-plugged */
+	bool running = ctr_state(id, NULL) != CTR_STOPPED;
+	if (ctp_apply(c, running ? live_key : NULL, c, err, sizeof(err)) < 0 ||
+	    ctc_check(c, err, sizeof(err))) {
 		fail("%s", err);
 		goto out;
 	}
-	size_t len;
-	char *text = ctc_print(c, &len), path[4096];
-	if (!text) {
-		fail("%s", "out of memory");
-		goto out;
-	}
-	ctf_path(id, path, sizeof(path));
-	if (ctf_write_atomic(path, text, len, err, sizeof(err)) == 0)
+	if (ctf_save(id, c, false, err, sizeof(err)) == 0)
 		rc = 0;
 	else
 		fail("%s", err);
-	free(text);
 out:
 	ctc_free(c);
 	close(lockfd);
@@ -348,12 +428,24 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_ERR : 0;
 	}
-	if (!strcmp(argv[1], "config"))
-		return cmd_config(argc - 2, argv + 2);
-	if (!strcmp(argv[1], "set"))
-		return cmd_set(argc - 2, argv + 2);
-	if (!strcmp(argv[1], "pending"))
-		return cmd_pending(argc - 2, argv + 2);
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "config", cmd_config },       { "set", cmd_set },
+		{ "pending", cmd_pending },     { "create", pct_cmd_create },
+		{ "destroy", pct_cmd_destroy }, { "start", pct_cmd_start },
+		{ "stop", pct_cmd_stop },       { "shutdown", pct_cmd_shutdown },
+		{ "reboot", pct_cmd_reboot },   { "enter", pct_cmd_enter },
+		{ "exec", pct_cmd_exec },       { "console", pct_cmd_console },
+		{ "list", pct_cmd_list },       { "status", pct_cmd_status },
+		{ "unlock", pct_cmd_unlock },   { "mount", pct_cmd_mount },
+		{ "unmount", pct_cmd_unmount }, { "pull", pct_cmd_pull },
+		{ "push", pct_cmd_push },       { "df", pct_cmd_df },
+	};
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 2, argv + 2);
 	fprintf(stderr, "unknown command 'pct %s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_ERR;

@@ -6,6 +6,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -169,22 +170,27 @@ static int write_file(const char *root, const char *rel, mode_t mode, const char
 	return e;
 }
 
-/* Pack the tree under root into out (tar, zstd), entries named "./...". */
-static int pack_dir(const char *root, const char *out, char *err, size_t errlen)
+int tpl_pack_dir(const char *root, const char *out, char *err, size_t errlen)
 {
 	struct archive *disk = archive_read_disk_new(), *w = archive_write_new();
+	struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
 	struct archive_entry *e;
 	int rc = 0, cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (!disk || !w || cwd < 0 || chdir(root) != 0) {
+	if (!disk || !w || !links || cwd < 0 || chdir(root) != 0) {
 		snprintf(err, errlen, "cannot set up packing of '%s': %s", root, strerror(errno));
 		rc = -EIO;
 		goto out;
 	}
+	/* xattrs, ACLs and file flags are read by default; mounts are not entered */
 	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
 	archive_read_disk_set_symlink_physical(disk);
 	archive_write_add_filter_zstd(w);
 	archive_write_set_format_pax_restricted(w);
+	/* xattrs as GNU tar and the reference's templates have them (not twice) */
+	archive_write_set_format_option(w, "pax", "xattrheader", "SCHILY");
+	/* tar's way: the first name of a file carries the data, the others link to it */
+	archive_entry_linkresolver_set_strategy(links, archive_format(w));
 	if (archive_write_open_filename(w, out) != ARCHIVE_OK ||
 	    archive_read_disk_open(disk, ".") != ARCHIVE_OK) {
 		snprintf(err, errlen, "cannot write '%s': %s", out, archive_error_string(w));
@@ -206,14 +212,24 @@ static int pack_dir(const char *root, const char *out, char *err, size_t errlen)
 			break;
 		}
 		archive_read_disk_descend(disk);
+		if (archive_entry_filetype(e) == AE_IFSOCK) { /* tar cannot hold one; */
+			archive_entry_free(e); /* its daemon makes it anew */
+			continue;
+		}
 		archive_entry_set_uname(e, NULL);
 		archive_entry_set_gname(e, NULL);
+		/* a later name of a hard-linked file becomes a link entry of size 0 (the
+		 * tar strategy keeps e ours and never defers it) */
+		struct archive_entry *spare = NULL;
+		archive_entry_linkify(links, &e, &spare);
+		assert(e && !spare);
 		if (archive_write_header(w, e) < ARCHIVE_WARN) {
 			snprintf(err, errlen, "cannot write '%s': %s", out,
 			         archive_error_string(w));
 			rc = -EIO;
 		} else if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0) {
-			int fd = open(archive_entry_sourcepath(e), O_RDONLY | O_CLOEXEC);
+			int fd =
+			    open(archive_entry_sourcepath(e), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			char buf[1 << 16];
 			ssize_t n;
 			while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
@@ -241,6 +257,8 @@ out:
 			rc = -errno;
 		close(cwd);
 	}
+	if (links)
+		archive_entry_linkresolver_free(links);
 	if (disk)
 		archive_read_free(disk);
 	if (w)
@@ -300,7 +318,7 @@ int tpl_build_busybox(const char *out, const char *busybox, char *err, size_t er
 		  "# busybox template: bring up what init needs\n"
 		  "mountpoint -q /proc || mount -t proc proc /proc\n"
 		  "mountpoint -q /sys || mount -t sysfs sysfs /sys\n"
-		  "[ -s /etc/hostname ] && hostname -F /etc/hostname\n"
+		  "# the host name is the container's (LXC sets it from the config)\n"
 		  "ip link set lo up 2>/dev/null\n"
 		  "exit 0\n",
 		  0755 },
@@ -359,7 +377,7 @@ int tpl_build_busybox(const char *out, const char *busybox, char *err, size_t er
 		goto out;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
-	if ((rc = pack_dir(root, tmp, err, errlen)) == 0 && rename(tmp, out) != 0) {
+	if ((rc = tpl_pack_dir(root, tmp, err, errlen)) == 0 && rename(tmp, out) != 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot create '%s': %s", out, strerror(errno));
 	}

@@ -1,8 +1,10 @@
 /*
  * template.h - container templates (vztmpl): unpacking one into a root
  * file system, safely and with ownership shifted into an unprivileged id
- * map, and building the busybox template from the host's busybox-static.
- * Archives are read and written with libarchive (tar, .gz, .xz, .zst).
+ * map; packing a root file system tree into a template; and building the
+ * busybox template from the host's busybox-static (the Debian one is
+ * debtpl.h's).  Archives are read and written with libarchive (tar, .gz,
+ * .xz, .zst).
  */
 #ifndef CTMGR_TEMPLATE_H
 #define CTMGR_TEMPLATE_H
@@ -25,6 +27,19 @@ struct tpl_idmap {
  */
 int tpl_extract(const char *archive, const char *dest, const struct tpl_idmap *map, char *err,
                 size_t errlen);
+
+/*
+ * Pack the tree under root into out: a pax tar compressed with zstd, the
+ * entries named "./...", with numeric owners (no user names: the host's
+ * mean nothing to the guest), modes, times, extended attributes (file
+ * capabilities), ACLs, device nodes and FIFOs; a hard-linked file is
+ * stored once and its other names as hard-link entries; symlinks are
+ * stored, never followed; mount points below root are not entered and
+ * sockets are skipped.  out is created or truncated in place: write to a
+ * temporary name and rename for atomicity.  Changes the working directory
+ * while it runs (not thread-safe).  0, or -errno with a message in err.
+ */
+int tpl_pack_dir(const char *root, const char *out, char *err, size_t errlen);
 
 /*
  * Build the busybox template: a root file system of busybox-static

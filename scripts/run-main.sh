@@ -1,10 +1,12 @@
 #!/bin/bash
 # run-main.sh - the main job: install dependencies, build, bring up a
 # simulated 3-node cluster (cluster-sim: real corosync and real pmxcfs per
-# node, each node in its own namespaces) and show /etc/pve replicating.
+# node, each node in its own namespaces), show /etc/pve replicating, and
+# create and start a real LXC container (CT 100, busybox template) on node1.
 # The cluster keeps running afterwards; enter a node with
 #   cluster-sim/cluster-sim exec node2 bash
-# and remove everything with
+# and remove everything (the container's volume lives in /var/lib/vz) with
+#   cluster-sim/cluster-sim exec node1 build/ctmgr/pct destroy 100 --force
 #   cluster-sim/cluster-sim down
 #
 # usage: scripts/run-main.sh [--nodes N]
@@ -36,7 +38,7 @@ done
 
 BUILD="$SRC/build"
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-make -C "$BUILD" -j"$(nproc)" pmxcfs pvecm pmxcfs-watch pmxcfs-log pct >/dev/null
+make -C "$BUILD" -j"$(nproc)" pmxcfs pvecm pmxcfs-watch pmxcfs-log pct pveam pvesm >/dev/null
 PMXCFS="$BUILD/pmxcfs/pmxcfs"
 
 refused_second_config() { # a command that writes a second config of guest 100
@@ -91,25 +93,47 @@ last=node$NODES
 echo
 echo "== node1: pvecm status"
 "$SIM" exec node1 "$TOOLS/pvecm" status
+PCT="$BUILD/ctmgr/pct"
+# one dir storage shared by the nodes (they share this host's disk), the
+# busybox template, and a bridge vmbr0 in every node's network namespace
+if ! "$SIM" exec node1 test -e /etc/pve/storage.cfg; then
+	"$SIM" exec node1 sh -c "printf 'dir: local\n\tpath /var/lib/vz\n\tcontent rootdir,images,vztmpl,backup\n\tshared 1\n' >/etc/pve/storage.cfg"
+fi
+"$BUILD/ctmgr/pveam" list local 2>/dev/null | grep -q busybox.tar.zst ||
+	"$BUILD/ctmgr/pveam" build busybox >/dev/null
+for ((k = 1; k <= NODES; k++)); do
+	if ! "$SIM" exec "node$k" ip link show vmbr0 >/dev/null 2>&1; then
+		"$SIM" exec "node$k" sh -c "ip link add vmbr0 type bridge && ip addr add 10.10.$k.1/24 dev vmbr0 && ip link set vmbr0 up"
+	fi
+done
 if ! "$SIM" exec node1 sh -c 'ls /etc/pve/nodes/*/lxc/100.conf' >/dev/null 2>&1; then
 	echo
-	echo "== node1 writes a container config: /etc/pve/nodes/node1/lxc/100.conf;"
-	echo "   $last's change feed reports it (pmxcfs-watch nodes/ on $last):"
+	echo "== node1: pct create 100 (busybox template, 256 MiB, eth0 on vmbr0);"
+	echo "   $last's change feed reports the new config (pmxcfs-watch nodes/ on $last):"
 	(exec "$SIM" exec "$last" "$TOOLS/pmxcfs-watch" --count 2 --timeout 10 nodes/ 2>/dev/null) &
 	watcher=$!
 	sleep 0.5
-	"$SIM" exec node1 sh -c "printf 'arch: amd64\nhostname: demo\nmemory: 512\nostype: debian\nrootfs: local:100/vm-100-disk-0.raw,size=8G\nswap: 512\n' > /etc/pve/nodes/node1/lxc/100.conf"
+	"$SIM" exec node1 "$PCT" create 100 local:vztmpl/busybox.tar.zst --hostname demo \
+		--memory 256 --swap 256 --rootfs local:0.25 --net0 name=eth0,bridge=vmbr0,ip=10.10.1.100/24
 	wait "$watcher" || echo "(the watcher saw no change: see pmxcfs's log with '$SIM logs $last pmxcfs')"
 fi
+if [ "$("$SIM" exec node1 "$PCT" status 100 2>/dev/null)" != "status: running" ]; then
+	echo "== node1: pct start 100"
+	"$SIM" exec node1 "$PCT" start 100
+fi
 echo
-echo "== $last reads it (replicated over corosync)"
+echo "== node1: pct list; inside CT 100: host name, memory limit, eth0, a ping to the bridge"
+"$SIM" exec node1 "$PCT" list
+# shellcheck disable=SC2016 # expanded in the container
+"$SIM" exec node1 "$PCT" exec 100 -- sh -c 'echo "hostname: $(hostname)"; echo "memory limit: $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"; ip -4 addr show eth0 | grep inet; ping -c1 -W2 10.10.1.1 | grep "bytes from"'
+echo
+echo "== $last reads its config (replicated over corosync)"
 "$SIM" exec "$last" sh -c 'cat /etc/pve/nodes/*/lxc/100.conf'
 echo
-echo "== node1: pct config 100 (the owning node), then pct set 100 --memory 1024 --onboot yes"
-"$SIM" exec node1 "$BUILD/ctmgr/pct" config 100
-"$SIM" exec node1 "$BUILD/ctmgr/pct" set 100 --memory 1024 --onboot yes
-echo "== $last: pct config 100 is refused there (another node owns it):"
-"$SIM" exec "$last" "$BUILD/ctmgr/pct" config 100 2>&1 | sed 's/^/   /' || true
+echo "== node1: pct set 100 --onboot 1 --tags demo (the owning node)"
+"$SIM" exec node1 "$PCT" set 100 --onboot 1 --tags demo
+echo "== $last: pct start 100 is refused there (another node owns it):"
+"$SIM" exec "$last" "$PCT" start 100 2>&1 | sed 's/^/   /' || true
 echo "== $last reads the changed config:"
 "$SIM" exec "$last" sh -c 'cat /etc/pve/nodes/*/lxc/100.conf'
 echo
@@ -119,8 +143,10 @@ echo
 echo "== $last tries a second config of guest 100 in its own directory:"
 refused_second_config "$SIM" exec "$last" sh -c "echo x > /etc/pve/nodes/$last/lxc/100.conf"
 echo
-echo "The cluster is running.  Try:"
+echo "The cluster is running, CT 100 runs on node1.  Try:"
+echo "  $SIM exec node1 $PCT enter 100        # a shell in the container"
+echo "  $SIM exec node1 $PCT stop 100         # (start, shutdown, destroy, list, ...)"
 echo "  $SIM exec node2 bash                  # a shell inside node2"
 echo "  $SIM exec node2 $TOOLS/pmxcfs-watch nodes/   # watch every change"
 echo "  $SIM partition 1,2 3; $SIM heal      # split the cluster and heal it"
-echo "  $SIM down                             # remove everything"
+echo "  $SIM exec node1 $PCT destroy 100 --force; $SIM down   # remove everything"

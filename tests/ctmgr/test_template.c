@@ -1,7 +1,8 @@
 /*
  * test_template.c - building the busybox template and unpacking templates
  * (ctmgr/template.c) for real: owners, modes, links, the unprivileged id
- * shift, device nodes, and archives that try to write outside the root.
+ * shift, device nodes, and archives that try to write outside the root;
+ * tpl_pack_dir round trips (hard links, devices, FIFOs, file capabilities).
  * Needs root (ownership, mknod); label fs.  One process per case.
  */
 #include "ctmgr/template.h"
@@ -11,8 +12,11 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static char tpl[4096], root[4096];
@@ -227,6 +231,93 @@ static void t_damaged(void)
 	ASSERT(strstr(err, "cannot read template") != NULL);
 }
 
+/* What debootstrap trees have: tpl_pack_dir keeps it and tpl_extract restores it. */
+static void t_pack(void)
+{
+	char src[4096], out[4096], p[8192], q[8192], err[1024];
+	struct stat st, st2;
+	/* security.capability v2: cap_net_raw (13) permitted and effective, as ping's */
+	const unsigned char cap[20] = { 0x01, 0x00, 0x00, 0x02, 0x00, 0x20 };
+	unsigned char got[64];
+	tmpdir_path(src, sizeof(src), "src");
+	tmpdir_path(out, sizeof(out), "packed.tar.zst");
+	tmpdir_path(root, sizeof(root), "rootfs");
+	ASSERT_EQ(mkdir(src, 0755), 0);
+	ASSERT_EQ(mkdir(root, 0755), 0);
+	snprintf(p, sizeof(p), "%s/dev", src);
+	ASSERT_EQ(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/dev/null", src);
+	ASSERT_EQ(mknod(p, S_IFCHR | 0666, makedev(1, 3)), 0);
+	ASSERT_EQ(chmod(p, 0666), 0); /* past the umask */
+	snprintf(p, sizeof(p), "%s/fifo", src);
+	ASSERT_EQ(mkfifo(p, 0600), 0);
+	snprintf(p, sizeof(p), "%s/perl", src);
+	FILE *f = fopen(p, "w");
+	ASSERT(f != NULL);
+	for (int i = 0; i < 10000; i++)
+		fputs("#!/usr/bin/perl\n", f);
+	fclose(f);
+	ASSERT_EQ(chown(p, 0, 42), 0);
+	snprintf(q, sizeof(q), "%s/perl5.36.0", src);
+	ASSERT_EQ(link(p, q), 0);
+	snprintf(p, sizeof(p), "%s/ping", src);
+	f = fopen(p, "w");
+	ASSERT(f != NULL);
+	fclose(f);
+	ASSERT_EQ(setxattr(p, "security.capability", cap, sizeof(cap), 0), 0);
+	/* a socket cannot be in a tar: skipped, not an error */
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	ASSERT(snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", src) <
+	       (int)sizeof(sa.sun_path));
+	int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_EQ(bind(sock, (struct sockaddr *)&sa, sizeof(sa)), 0);
+
+	if (tpl_pack_dir(src, out, err, sizeof(err)))
+		TEST_FAIL("pack: %s", err);
+	close(sock);
+
+	/* the data is stored once: the second name is a hard-link entry */
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	int links = 0, sockets = 0;
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	ASSERT_EQ(archive_read_open_filename(a, out, 1 << 16), ARCHIVE_OK);
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(e);
+		ASSERT(name[0] == '.');
+		if (archive_entry_hardlink(e)) {
+			links++;
+			ASSERT_EQ(archive_entry_size(e), 0);
+		}
+		sockets += strstr(name, "sock") != NULL;
+	}
+	archive_read_free(a);
+	ASSERT_EQ(links, 1);
+	ASSERT_EQ(sockets, 0);
+
+	if (tpl_extract(out, root, NULL, err, sizeof(err)))
+		TEST_FAIL("extract: %s", err);
+	stat_of("perl", &st);
+	stat_of("perl5.36.0", &st2);
+	ASSERT_EQ(st.st_ino, st2.st_ino);
+	ASSERT_EQ(st.st_nlink, 2);
+	ASSERT_EQ(st.st_size, 160000);
+	ASSERT_EQ(st.st_gid, 42);
+	stat_of("dev/null", &st);
+	ASSERT(S_ISCHR(st.st_mode));
+	ASSERT_EQ(st.st_rdev, makedev(1, 3));
+	ASSERT_EQ(st.st_mode & 07777, 0666);
+	stat_of("fifo", &st);
+	ASSERT(S_ISFIFO(st.st_mode));
+	ASSERT_EQ(st.st_mode & 07777, 0600);
+	snprintf(p, sizeof(p), "%s/sock", root);
+	ASSERT(lstat(p, &st) != 0);
+	snprintf(p, sizeof(p), "%s/ping", root);
+	ASSERT_EQ(getxattr(p, "security.capability", got, sizeof(got)), (ssize_t)sizeof(cap));
+	ASSERT_EQ(memcmp(got, cap, sizeof(cap)), 0);
+}
+
 static const struct test_case cases[] = {
 	{ "privileged", t_privileged },
 	{ "unprivileged", t_unprivileged },
@@ -237,6 +328,7 @@ static const struct test_case cases[] = {
 	{ "outside_idmap", t_outside_idmap },
 	{ "devices", t_devices },
 	{ "damaged", t_damaged },
+	{ "pack", t_pack },
 };
 
 TEST_MAIN(cases)

@@ -1,0 +1,70 @@
+/*
+ * ctrun.h - running containers on liblxc: volumes mounted for a container,
+ * start, stop, state.  Used by pct (and ctmgrd for migration starts).
+ *
+ * Each container has a directory <lxcpath>/<ID>/ ($PCT_LXC_PATH or
+ * /var/lib/lxc) holding the generated LXC config ("config"), LXC's log
+ * ("lxc.log", the last start's) and the mount point "rootfs".
+ *
+ * Where the volumes are mounted: ctr_start mounts the rootfs and the mount
+ * points under <ID>/rootfs inside a private mount namespace that it creates
+ * for the container's monitor, so the mounts live exactly as long as the
+ * container does (its monitor survives in-container reboots) and nothing
+ * is left mounted when it stops, crashes, or pct dies half-way.
+ * ctr_mount_volumes in the caller's namespace is for `pct mount` (repair)
+ * and `pct create` (unpacking the template).
+ */
+#ifndef CTMGR_CTRUN_H
+#define CTMGR_CTRUN_H
+
+#include "ctmgr/ctconf.h"
+#include "ctmgr/storage.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* $PCT_LXC_PATH or /var/lib/lxc */
+const char *ctr_lxcpath(void);
+/* <lxcpath>/<id>/rootfs */
+void ctr_rootdir(long id, char *buf, size_t len);
+
+/*
+ * Mount c's rootfs volume at <lxcpath>/<id>/rootfs and its mount points
+ * (storage volumes and host paths, mpN, in path order) below it, in the
+ * caller's mount namespace.  Raw images are loop-mounted (the loop device
+ * goes away with the mount), directories bind-mounted; "ro" and
+ * "mountoptions" are honoured.  Mount point directories are created inside
+ * the rootfs without following symlinks, owned by the container's root.
+ * On failure everything mounted so far is unmounted again.
+ */
+int ctr_mount_volumes(const struct ctc_conf *c, long id, const struct st_cfg *st, char *err,
+                      size_t errlen);
+/* Unmount everything at and below <lxcpath>/<id>/rootfs (deepest first). */
+int ctr_unmount_volumes(long id, char *err, size_t errlen);
+/* Is something mounted at <lxcpath>/<id>/rootfs in this namespace? */
+bool ctr_volumes_mounted(long id);
+
+enum ctr_state { CTR_STOPPED = 0, CTR_RUNNING, CTR_OTHER };
+/* The container's state as LXC reports it (its command socket). */
+enum ctr_state ctr_state(long id, pid_t *init_pid);
+
+/*
+ * Start CT id with config c (pending changes already applied): check its
+ * bridges, write <ID>/config, mount the volumes in a new mount namespace,
+ * start the container daemonized and wait until it runs (timeout_s).  On
+ * failure nothing stays mounted or running and err has LXC's reason.
+ */
+int ctr_start(const struct ctc_conf *c, long id, const struct st_cfg *st, int timeout_s, char *err,
+              size_t errlen);
+
+/*
+ * Stop CT id: force (kill at once) or a clean shutdown waiting timeout_s;
+ * a shutdown that times out is -ETIMEDOUT (the container still runs).
+ */
+int ctr_stop(long id, bool force, int timeout_s, char *err, size_t errlen);
+
+/* The id map of c's container root (uid/gid 0 for privileged containers). */
+void ctr_root_owner(const struct ctc_conf *c, uid_t *uid, gid_t *gid);
+
+#endif
