@@ -5,6 +5,7 @@
 #include "ctmgr/ctfile.h"
 #include "ctmgr/ctschema.h"
 #include "ctmgr/fsutil.h"
+#include "ctmgr/guest.h"
 #include "ctmgr/lxcgen.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <linux/sockios.h>
 #include <lxc/lxccontainer.h>
 #include <net/if.h>
+#include <dirent.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -255,6 +258,35 @@ static int loop_attach(const char *image, bool ro, char *dev, size_t len, char *
 	return rc;
 }
 
+/* Is a loop device backed by path already?  Its name into dev. */
+static bool loop_backing(const char *path, char *dev, size_t len)
+{
+	char real[4096];
+	bool found = false;
+	if (!realpath(path, real))
+		return false;
+	DIR *d = opendir("/sys/block");
+	for (struct dirent *e; d && !found && (e = readdir(d));) {
+		char f[300], back[4096];
+		if (strncmp(e->d_name, "loop", 4) != 0)
+			continue;
+		snprintf(f, sizeof(f), "/sys/block/%s/loop/backing_file", e->d_name);
+		FILE *fp = fopen(f, "re");
+		if (!fp)
+			continue;
+		if (fgets(back, sizeof(back), fp)) {
+			back[strcspn(back, "\n")] = '\0';
+			found = !strcmp(back, real);
+		}
+		fclose(fp);
+		if (found)
+			snprintf(dev, len, "/dev/%.20s", e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 /* Mount m's volume at target (a path, possibly /proc/self/fd/N). */
 static int mount_volume(const struct mnt *m, const struct st_cfg *st, const char *target, char *err,
                         size_t errlen)
@@ -284,7 +316,14 @@ static int mount_volume(const struct mnt *m, const struct st_cfg *st, const char
 		return -e;
 	}
 	if (image) {
-		char dev[64];
+		char dev[64], busy[32];
+		if (loop_backing(src, busy, sizeof(busy))) {
+			snprintf(err, errlen,
+			         "%s: '%s' is in use already (%s): a second mount would "
+			         "corrupt it",
+			         m->key, src, busy);
+			return -EBUSY;
+		}
 		int lfd = loop_attach(src, m->ro, dev, sizeof(dev), err, errlen);
 		if (lfd < 0)
 			return lfd;
@@ -303,8 +342,19 @@ static int mount_volume(const struct mnt *m, const struct st_cfg *st, const char
 		snprintf(err, errlen, "%s: cannot bind-mount '%s': %s", m->key, src, strerror(e));
 		return -e;
 	}
-	if ((flags & ~MS_LAZYTIME) &&
-	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | flags, NULL) != 0) {
+	/* the options on the whole tree (submounts too), adding to the source's flags */
+	struct mount_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.attr_set = (flags & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0) |
+	    (flags & MS_NODEV ? MOUNT_ATTR_NODEV : 0) |
+	    (flags & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0) |
+	    (flags & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0);
+	if (flags & MS_NOATIME) {
+		attr.attr_set |= MOUNT_ATTR_NOATIME;
+		attr.attr_clr |= MOUNT_ATTR__ATIME;
+	}
+	if (attr.attr_set &&
+	    syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
 		int e = errno;
 		snprintf(err, errlen, "%s: cannot apply the mount options to '%s': %s", m->key, src,
 		         strerror(e));
@@ -314,8 +364,8 @@ static int mount_volume(const struct mnt *m, const struct st_cfg *st, const char
 	return 0;
 }
 
-int ctr_mount_volumes(const struct ctc_conf *c, long id, const struct st_cfg *st, char *err,
-                      size_t errlen)
+int ctr_mount_volumes(const struct ctc_conf *c, long id, const struct st_cfg *st, bool ro,
+                      char *err, size_t errlen)
 {
 	char root[4096];
 	struct mnt *m;
@@ -327,6 +377,8 @@ int ctr_mount_volumes(const struct ctc_conf *c, long id, const struct st_cfg *st
 	ctr_root_owner(c, &uid, &gid);
 	if (collect(c, &m, &n, err, errlen))
 		return -EINVAL;
+	for (size_t i = 0; ro && i < n; i++)
+		m[i].ro = true;
 	int rc = fsu_mkdirs(root, 0755);
 	if (rc) {
 		snprintf(err, errlen, "cannot create %s: %s", root, strerror(-rc));
@@ -434,8 +486,8 @@ int ctr_unmount_volumes(long id, char *err, size_t errlen)
 	ctr_rootdir(id, root, sizeof(root));
 	char **v = mounts_below(root, &n);
 	for (size_t i = 0; i < n; i++) {
-		if (umount2(v[i], 0) != 0 && errno != EINVAL && errno != ENOENT &&
-		    umount2(v[i], MNT_DETACH) != 0 && rc == 0) {
+		if (umount2(v[i], UMOUNT_NOFOLLOW) != 0 && errno != EINVAL && errno != ENOENT &&
+		    umount2(v[i], MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && rc == 0) {
 			rc = -errno;
 			snprintf(err, errlen, "cannot unmount %s: %s", v[i], strerror(errno));
 		}
@@ -623,6 +675,23 @@ static int prepare_sys(char *err, size_t errlen)
 	return rc;
 }
 
+/* The guest's own files for this start (host name, network, DNS, ...). */
+static int setup_guest(const struct ctc_conf *c, long id, char *err, size_t errlen)
+{
+	struct guest g;
+	char root[4096];
+	memset(&g, 0, sizeof(g));
+	ctr_rootdir(id, root, sizeof(root));
+	int rc = guest_open(&g, root, c);
+	if (rc == 0)
+		rc = guest_pre_start(&g);
+	if (rc)
+		snprintf(err, errlen, "guest set-up failed: %.900s",
+		         g.err[0] ? g.err : strerror(-rc));
+	guest_close(&g);
+	return rc;
+}
+
 /* Generate CT id's LXC config into path (seeing this namespace's /sys). */
 static int write_config(const struct ctc_conf *c, long id, const char *path, char *err,
                         size_t errlen)
@@ -651,8 +720,10 @@ int ctr_start(const struct ctc_conf *c, long id, const struct st_cfg *st, int ti
 		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(-rc));
 		return rc;
 	}
-	/* unprivileged roots must be able to traverse to the rootfs */
-	chmod(ctr_lxcpath(), 0755);
+	/* unprivileged roots must be able to traverse to the rootfs: add o+x where missing */
+	struct stat ls;
+	if (stat(ctr_lxcpath(), &ls) == 0 && !(ls.st_mode & S_IXOTH))
+		chmod(ctr_lxcpath(), (ls.st_mode & 07777) | S_IXOTH);
 	chmod(dir, 0755);
 	snprintf(path, sizeof(path), "%s/config", dir);
 	snprintf(log, sizeof(log), "%s/lxc.log", dir);
@@ -687,7 +758,8 @@ int ctr_start(const struct ctc_conf *c, long id, const struct st_cfg *st, int ti
 			         strerror(errno));
 		else if (prepare_sys(e, sizeof(e)) == 0 &&
 		         write_config(c, id, path, e, sizeof(e)) == 0 &&
-		         ctr_mount_volumes(c, id, st, e, sizeof(e)) == 0) {
+		         ctr_mount_volumes(c, id, st, false, e, sizeof(e)) == 0 &&
+		         setup_guest(c, id, e, sizeof(e)) == 0) {
 			struct lxc_container *ct = open_ct(id);
 			if (!ct) {
 				snprintf(e, sizeof(e), "liblxc cannot load %.900s", path);
@@ -744,6 +816,33 @@ int ctr_start(const struct ctc_conf *c, long id, const struct st_cfg *st, int ti
 	return 0;
 }
 
+/* Does any process (in any mount namespace) have <lxcpath>/<id>/rootfs mounted? */
+static bool root_mounted_anywhere(long id)
+{
+	char root[4096];
+	bool found = false;
+	ctr_rootdir(id, root, sizeof(root));
+	size_t rl = strlen(root);
+	DIR *d = opendir("/proc");
+	for (struct dirent *e; d && !found && (e = readdir(d));) {
+		char path[300], line[8192];
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/mountinfo", e->d_name);
+		FILE *f = fopen(path, "re");
+		while (f && !found && fgets(line, sizeof(line), f)) {
+			char mp[4096];
+			found = sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 &&
+			    !strncmp(mp, root, rl) && (mp[rl] == '\0' || mp[rl] == '/');
+		}
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 int ctr_stop(long id, bool force, int timeout_s, char *err, size_t errlen)
 {
 	struct lxc_container *ct = open_ct(id);
@@ -768,6 +867,13 @@ int ctr_stop(long id, bool force, int timeout_s, char *err, size_t errlen)
 		snprintf(err, errlen, "container %ld did not reach STOPPED", id);
 		rc = -ETIMEDOUT;
 	}
+	/*
+	 * LXC reports STOPPED a moment before its monitor, which holds the
+	 * mount namespace with the volumes, has exited: wait for that, so a
+	 * start right after (pct reboot) finds the images free.
+	 */
+	for (int i = 0; rc == 0 && i < 500 && root_mounted_anywhere(id); i++)
+		usleep(20 * 1000);
 	lxc_container_put(ct);
 	return rc;
 }

@@ -36,10 +36,13 @@ void ctr_rootdir(long id, char *buf, size_t len);
  * goes away with the mount), directories bind-mounted; "ro" and
  * "mountoptions" are honoured.  Mount point directories are created inside
  * the rootfs without following symlinks, owned by the container's root.
- * On failure everything mounted so far is unmounted again.
+ * ro: everything read-only (pct df).  An image a loop device already
+ * serves (the container runs, maybe seen from another namespace) is
+ * refused: a second ext4 mount would corrupt it.  On failure everything
+ * mounted so far is unmounted again.
  */
-int ctr_mount_volumes(const struct ctc_conf *c, long id, const struct st_cfg *st, char *err,
-                      size_t errlen);
+int ctr_mount_volumes(const struct ctc_conf *c, long id, const struct st_cfg *st, bool ro,
+                      char *err, size_t errlen);
 /* Unmount everything at and below <lxcpath>/<id>/rootfs (deepest first). */
 int ctr_unmount_volumes(long id, char *err, size_t errlen);
 /* Is something mounted at <lxcpath>/<id>/rootfs in this namespace? */

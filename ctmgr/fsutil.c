@@ -39,7 +39,8 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 
 int fsu_rm_rf(const char *path)
 {
-	return nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS) ? -errno : 0;
+	/* FTW_MOUNT: a file system mounted below (a stale mount) is not emptied */
+	return nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) ? -errno : 0;
 }
 
 int fsu_run(const char *const *argv, char *err, size_t errlen)

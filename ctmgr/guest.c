@@ -124,9 +124,15 @@ bool guest_ignored(struct guest *g, const char *path)
 
 int guest_read(struct guest *g, const char *path, char **data, size_t *len)
 {
-	int fd = in_root(g, path, O_RDONLY, 0);
+	/* O_NONBLOCK and regular files only: a FIFO or device planted by the guest cannot hang us */
+	struct stat st;
+	int fd = in_root(g, path, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0)
 		return fd;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
 	struct sbuf b = SBUF_INIT;
 	char buf[8192];
 	ssize_t r;
@@ -371,6 +377,10 @@ int guest_modify_region(struct guest *g, const char *path, const char *data,
 			goto done;
 		}
 		for (size_t i = 0; i < n; i++) {
+			/*
+			 * (the reference leaves a blank line after an emptied region,
+			 * one more each run: we stay idempotent instead)
+			 */
 			if (i == beg)
 				sbuf_addf(&out, REGION_HEAD "\n%s" REGION_TAIL "\n",
 				          d.len ? d.buf : "");
@@ -618,8 +628,10 @@ int guest_update_hosts(struct guest *g, const char *hostname)
 	const char *ip = ip4[0] ? ip4 : ip6;
 	if (ip[0])
 		sbuf_addf(&sec, "%s %s\n", ip, names);
+	else if (dot != 9 || strncmp(hostname, "localhost", 9) != 0)
+		sbuf_addf(&sec, "127.0.1.1 %s\n", names);
 	else
-		sbuf_addf(&sec, "127.0.1.1 %.*s\n", (int)dot, hostname);
+		sbuf_addf(&sec, "127.0.1.1 localhost\n");
 	int rc = guest_modify_region(g, "/etc/hosts", sec.buf, GUEST_APPEND, 0, false);
 	sbuf_release(&sec);
 	return rc;
@@ -815,7 +827,7 @@ int guest_setup_securetty(struct guest *g)
 		return 0;
 	struct sbuf b = SBUF_INIT;
 	sbuf_addf(&b, "%s", data);
-	while (b.len && b.buf[b.len - 1] == '\n')
+	if (b.len && b.buf[b.len - 1] == '\n') /* Perl's chomp: one newline */
 		b.buf[--b.len] = '\0';
 	sbuf_add(&b, "\n", 1);
 	static const char *const devs[] = { "console", "tty1", "tty2", "tty3", "tty4" };
@@ -870,15 +882,20 @@ int guest_setup_systemd_networkd(struct guest *g)
 				sbuf_addf(&routes, "\n[Route]\nDestination = %s/32\nScope = link\n",
 				          d->gw);
 		}
+		bool accept_ra = false;
 		if (d->ip6[0]) {
-			if (!strcmp(d->ip6, "dhcp"))
+			if (!strcmp(d->ip6, "dhcp")) {
 				dhcp |= 2;
-			else if (strcmp(d->ip6, "manual") != 0 && strcmp(d->ip6, "auto") != 0) {
+				accept_ra = true;
+			} else if (!strcmp(d->ip6, "auto")) {
+				accept_ra = true;
+			} else if (strcmp(d->ip6, "manual") != 0) {
 				v6 = true;
 				sbuf_addf(&b, "Address = %s\n", d->ip6);
 			}
 		}
 		if (d->gw6[0]) {
+			accept_ra = false;
 			sbuf_addf(&b, "Gateway = %s\n", d->gw6);
 			if (v6 && !guest_ip_in_cidr(d->gw6, d->ip6, 6) &&
 			    !guest_ip_in_cidr(d->gw6, "fe80::/10", 6))
@@ -886,10 +903,9 @@ int guest_setup_systemd_networkd(struct guest *g)
 				          "\n[Route]\nDestination = %s/128\nScope = link\n",
 				          d->gw6);
 		}
-		static const char *const modes[] = { "none", "v4", "v6", "both" };
-		sbuf_addf(&b, "DHCP = %s\n", modes[dhcp]);
-		if (!strcmp(d->ip6, "auto"))
-			sbuf_addf(&b, "IPv6AcceptRA = true\n");
+		static const char *const modes[] = { "no", "ipv4", "ipv6", "yes" };
+		sbuf_addf(&b, "DHCP = %s\nIPv6AcceptRA = %s\n", modes[dhcp],
+		          accept_ra ? "true" : "false");
 		if (routes.len)
 			sbuf_addf(&b, "%s", routes.buf);
 		snprintf(path, sizeof(path), "/etc/systemd/network/%s.network", d->name);
@@ -924,18 +940,47 @@ static const struct {
 	{ "nixos", "nixos" },
 };
 
-/* A value of os-release: bare, "double" or 'single' quoted, with \ escapes. */
+/*
+ * A value of os-release the way the reference reads it: 'single' quoted
+ * taken verbatim; "double" quoted with \" \' \` \$ \\ unescaped, \n and \t
+ * made a newline and a tab, any other backslash kept; an unterminated
+ * quote gives "".  A bare value runs to a blank or '#', a backslash taking
+ * the next character (the reference stops a bare value at the first
+ * character outside [A-Za-z0-9], cutting VERSION_ID=3.19.1 to "3"; the
+ * whole word is kept here, as os-release(5) readers do).
+ */
 static void os_release_value(const char *v, char *out, size_t len)
 {
 	size_t k = 0;
-	char q = (*v == '"' || *v == '\'') ? *v++ : 0;
-	for (; *v && *v != '\n' && k + 1 < len; v++) {
-		if (q && *v == q)
-			break;
-		if (*v == '\\' && q != '\'' && v[1])
+	out[0] = '\0';
+	if (*v == '\'' || *v == '"') {
+		char q = *v++;
+		const char *end = NULL;
+		for (const char *p = v; *p && *p != '\n' && !end; p++) {
+			if (q == '"' && *p == '\\' && p[1] && p[1] != '\n')
+				p++;
+			else if (*p == q)
+				end = p;
+		}
+		if (!end)
+			return; /* unterminated */
+		for (; v < end && k + 1 < len; v++) {
+			char c = *v;
+			if (q == '"' && c == '\\') {
+				char n = v[1];
+				if (n == '"' || n == '\'' || n == '`' || n == '$' || n == '\\')
+					c = *++v;
+				else if (n == 'n' || n == 't')
+					c = *++v == 'n' ? '\n' : '\t';
+			}
+			out[k++] = c;
+		}
+		out[k] = '\0';
+		return;
+	}
+	for (; *v && *v != '\n' && *v != ' ' && *v != '\t' && *v != '#' && k + 1 < len; v++) {
+		if (*v == '\\' && v[1] && v[1] != '\n')
 			v++;
-		else if (!q && (*v == ' ' || *v == '\t' || *v == '#'))
-			break;
 		out[k++] = *v;
 	}
 	out[k] = '\0';
@@ -955,12 +1000,26 @@ static void os_release_get(const char *text, const char *key, char *out, size_t 
 	}
 }
 
-/* the architecture of the guest's /bin/sh (ELF header) */
+/*
+ * The architecture of the guest (ELF header of /bin/sh; on NixOS, which
+ * has /bin/sh only after its first activation, of the interpreter named by
+ * /sbin/init's "#!" line, as the reference does).  Paths resolve inside the
+ * rootfs.
+ */
 static void detect_arch(struct guest *g)
 {
 	unsigned char h[20];
-	int fd = in_root(g, "/bin/sh", O_RDONLY, 0);
+	char path[256] = "/bin/sh";
 	g->arch[0] = '\0';
+	if (!strcmp(g->ostype, "nixos")) {
+		char *l = guest_read_firstline(g, "/sbin/init");
+		const char *p = l && !strncmp(l, "#!", 2) ? l + 2 + (l[2] == ' ') : "";
+		snprintf(path, sizeof(path), "%.*s", (int)strcspn(p, " \t\r\f\v"), p);
+		free(l);
+		if (!path[0])
+			return;
+	}
+	int fd = in_root(g, path, O_RDONLY, 0);
 	if (fd < 0)
 		return;
 	ssize_t r = read(fd, h, sizeof(h));
@@ -990,9 +1049,57 @@ static void detect_arch(struct guest *g)
 	snprintf(g->arch, sizeof(g->arch), "%s", a);
 }
 
+/*
+ * The version of a distribution found by its marker file.  The reference's
+ * openSUSE and Fedora set-ups take os-release's VERSION_ID whatever the ID
+ * (an openSUSE MicroOS, a Fedora remix): osr_version, when there is one.
+ * Else the VERSION line of SuSE-brand / SuSE-release ("VERSION = 15.5"),
+ * what follows "Gentoo Base System release ", or the first line.
+ */
+static void marker_version(struct guest *g, const char *file, const char *osr_version)
+{
+	static const char gentoo[] = "gentoo base system release ";
+	char *text;
+	size_t len;
+	if (osr_version[0] && (!strcmp(g->ostype, "opensuse") || !strcmp(g->ostype, "fedora"))) {
+		snprintf(g->version, sizeof(g->version), "%s", osr_version);
+		return;
+	}
+	if (!strcmp(g->ostype, "gentoo")) {
+		if (!strncasecmp(g->version, gentoo, sizeof(gentoo) - 1))
+			memmove(g->version, g->version + sizeof(gentoo) - 1,
+			        strlen(g->version + sizeof(gentoo) - 1) + 1);
+		return;
+	}
+	if (strcmp(g->ostype, "opensuse") != 0 || guest_read(g, file, &text, &len) != 0)
+		return;
+	for (const char *p = text; *p;) {
+		size_t l = strcspn(p, "\n");
+		const char *q = p + strspn(p, " \t");
+		if (!strncmp(q, "VERSION", 7)) {
+			q += 7 + strspn(q + 7, " \t");
+			if (*q == '=') {
+				q++;
+				q += strspn(q, " \t");
+				size_t d = strspn(q, "0123456789"), d2 = 0;
+				if (d && q[d] == '.' && strspn(q + d + 1, "0123456789"))
+					d2 = 1 + strspn(q + d + 1, "0123456789");
+				if (d &&
+				    strspn(q + d + d2, " \t\r") == (size_t)(p + l - (q + d + d2))) {
+					snprintf(g->version, sizeof(g->version), "%.*s",
+					         (int)(d + d2), q);
+					break;
+				}
+			}
+		}
+		p += l + (p[l] == '\n');
+	}
+	free(text);
+}
+
 int guest_detect(struct guest *g)
 {
-	char *text = NULL, id[64] = "";
+	char *text = NULL, id[64] = "", osr_version[sizeof(g->version)] = "";
 	size_t len;
 	snprintf(g->ostype, sizeof(g->ostype), "unmanaged");
 	g->version[0] = '\0';
@@ -1000,6 +1107,7 @@ int guest_detect(struct guest *g)
 	    guest_read(g, "/usr/lib/os-release", &text, &len) == 0) {
 		os_release_get(text, "ID", id, sizeof(id));
 		os_release_get(text, "VERSION_ID", g->version, sizeof(g->version));
+		snprintf(osr_version, sizeof(osr_version), "%s", g->version);
 		free(text);
 		for (size_t i = 0; i < sizeof(id_alias) / sizeof(id_alias[0]); i++)
 			if (!strcmp(id, id_alias[i].id)) {
@@ -1011,7 +1119,7 @@ int guest_detect(struct guest *g)
 	if (guest_read(g, "/etc/lsb-release", &text, &len) == 0) {
 		char did[64];
 		os_release_get(text, "DISTRIB_ID", did, sizeof(did));
-		if (!strcmp(did, "Ubuntu")) {
+		if (!strcasecmp(did, "Ubuntu")) {
 			snprintf(g->ostype, sizeof(g->ostype), "ubuntu");
 			os_release_get(text, "DISTRIB_RELEASE", g->version, sizeof(g->version));
 		}
@@ -1034,6 +1142,7 @@ int guest_detect(struct guest *g)
 			snprintf(g->ostype, sizeof(g->ostype), "%s", markers[i].ostype);
 			snprintf(g->version, sizeof(g->version), "%.63s", line ? line : "");
 			free(line);
+			marker_version(g, markers[i].file, osr_version);
 			return 0;
 		}
 	if (guest_is_dir(g, "/nix/store"))
@@ -1162,6 +1271,32 @@ static int replace_pw(struct guest *g, const char *file, const char *user, const
 	return rc;
 }
 
+/*
+ * A crypt hash the reference keeps as it is: $1$, $2$/$2a$/$2x$/$2y$, $5$
+ * or $6$, a salt of 1-16 and a hash of [a-zA-Z0-9./].
+ */
+static bool is_crypt_hash(const char *p)
+{
+	static const char set[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./";
+	if (*p++ != '$')
+		return false;
+	if (*p == '2' && (p[1] == 'a' || p[1] == 'x' || p[1] == 'y'))
+		p += 2;
+	else if (*p == '1' || *p == '2' || *p == '5' || *p == '6')
+		p++;
+	else
+		return false;
+	if (*p++ != '$')
+		return false;
+	size_t salt = strspn(p, set);
+	if (salt < 1 || salt > 16 || p[salt] != '$')
+		return false;
+	p += salt + 1;
+	size_t hash = strspn(p, set);
+	return hash > 0 && !p[hash];
+}
+
 static int set_root_password(struct guest *g, const char *password)
 {
 	char epw[512];
@@ -1169,7 +1304,7 @@ static int set_root_password(struct guest *g, const char *password)
 		return 0;
 	if (!password) {
 		snprintf(epw, sizeof(epw), "*");
-	} else if (password[0] == '$') {
+	} else if (is_crypt_hash(password) || !strncmp(password, "$TEST$", 6)) {
 		snprintf(epw, sizeof(epw), "%s", password);
 	} else {
 		static const char abc[] =
@@ -1288,8 +1423,9 @@ static int clear_machine_id(struct guest *g)
 		if (rc)
 			return rc;
 	}
+	/* gone: systemd's first boot makes a new one (and applies the presets) */
 	if (guest_is_file(g, "/etc/machine-id"))
-		return guest_write(g, "/etc/machine-id", "", 0, 0);
+		return guest_unlink(g, "/etc/machine-id");
 	return 0;
 }
 
@@ -1332,6 +1468,19 @@ void guest_close(struct guest *g)
 	g->root = -1;
 }
 
+/* the files of every start and of a create, in the reference's order */
+static int common_setup(struct guest *g)
+{
+	const struct guest_distro *d = g->distro;
+	int rc;
+	if ((d->setup_init && (rc = d->setup_init(g))) ||
+	    (d->setup_network && (rc = d->setup_network(g))) ||
+	    (rc = d->set_hostname ? d->set_hostname(g) : guest_set_hostname(g)) ||
+	    (rc = guest_set_dns(g)) || (rc = guest_set_timezone(g)))
+		return rc;
+	return 0;
+}
+
 int guest_pre_start(struct guest *g)
 {
 	const struct guest_distro *d = g->distro;
@@ -1340,12 +1489,10 @@ int guest_pre_start(struct guest *g)
 		return 0;
 	if (d->check_version && (rc = d->check_version(g)))
 		return rc;
-	if ((d->setup_init && (rc = d->setup_init(g))) ||
-	    (d->setup_network && (rc = d->setup_network(g))) ||
-	    (rc = d->set_hostname ? d->set_hostname(g) : guest_set_hostname(g)) ||
-	    (rc = guest_set_dns(g)) || (rc = guest_set_timezone(g)))
+	/* skips fsck at boot, among other things */
+	if ((rc = guest_write(g, "/fastboot", "", 0, 0)))
 		return rc;
-	return 0;
+	return common_setup(g);
 }
 
 int guest_post_create(struct guest *g, const char *password, const char *ssh_keys)
@@ -1360,10 +1507,140 @@ int guest_post_create(struct guest *g, const char *password, const char *ssh_key
 		srand48(g->seed);
 	else
 		srandom((unsigned)time(NULL) ^ (unsigned)getpid());
-	if ((d->template_fixup && (rc = d->template_fixup(g))) || (rc = randomize_crontab(g)) ||
-	    (rc = set_root_password(g, password)) ||
+	if ((rc = clear_machine_id(g)) || (d->template_fixup && (rc = d->template_fixup(g))) ||
+	    (rc = randomize_crontab(g)) || (rc = set_root_password(g, password)) ||
 	    (ssh_keys && ssh_keys[0] && (rc = set_authorized_keys(g, ssh_keys))) ||
-	    (rc = ssh_host_keys(g)) || (rc = clear_machine_id(g)))
+	    (rc = common_setup(g)))
 		return rc;
-	return guest_pre_start(g);
+	return ssh_host_keys(g);
+}
+
+/* --- added for guest_debian.c --- */
+
+int guest_readlink(struct guest *g, const char *path, char *buf, size_t len)
+{
+	char name[256];
+	if (len < 2)
+		return -EINVAL;
+	int dfd = parent_of(g, path, name, sizeof(name));
+	if (dfd < 0)
+		return dfd;
+	ssize_t l = readlinkat(dfd, name, buf, len - 1);
+	int e = errno;
+	close(dfd);
+	if (l < 0)
+		return -e;
+	buf[l] = '\0';
+	return 0;
+}
+
+int guest_setup_systemd_preset(struct guest *g, const char *const *extra)
+{
+	static const char *const dir = "/etc/systemd/system-preset";
+	struct sbuf b = SBUF_INIT;
+	int rc = 0;
+	if (!guest_is_dir(g, dir) && (rc = guest_mkdirs(g, dir, 0755)))
+		return rc;
+	sbuf_addf(&b,
+	          "# Added by PVE at create-time for first-boot configuration.\n"
+	          "enable container-getty@.service\n"
+	          "disable getty@.service\n"
+	          "disable sys-kernel-config.mount\n"
+	          "disable sys-kernel-debug.mount\n");
+	for (size_t i = 0; extra && extra[i]; i++)
+		sbuf_addf(&b, "%s\n", extra[i]);
+	rc = b.oom ? -ENOMEM
+	           : guest_write(g, "/etc/systemd/system-preset/00-pve.preset", b.buf, b.len, 0);
+	sbuf_release(&b);
+	return rc;
+}
+
+int guest_setup_container_getty_units(struct guest *g, const char *devttydir)
+{
+	static const char *const wants = "/etc/systemd/system/getty.target.wants";
+	char tmpl[128], want[32], *raw;
+	size_t len;
+	snprintf(tmpl, sizeof(tmpl), "%s/container-getty@.service", systemd_dir(g));
+	if (!guest_is_file(g, tmpl) || guest_read(g, tmpl, &raw, &len))
+		return 0;
+	/* every "pts/%I" or "lxc/tty%I" becomes <devttydir>tty%I */
+	struct sbuf b = SBUF_INIT;
+	bool changed = false;
+	snprintf(want, sizeof(want), "%stty%%I", devttydir);
+	for (const char *p = raw; *p;) {
+		size_t l = !strncmp(p, "pts/%I", 6) ? 6 : !strncmp(p, "lxc/tty%I", 9) ? 9 : 0;
+		if (l) {
+			changed |= strlen(want) != l || strncmp(p, want, l) != 0;
+			sbuf_addf(&b, "%s", want);
+			p += l;
+		} else {
+			sbuf_add(&b, p++, 1);
+		}
+	}
+	int rc = changed ? guest_write(g, tmpl, b.buf, b.len, 0) : 0;
+	sbuf_release(&b);
+	free(raw);
+	int ttys = guest_tty_count(g);
+	bool have_wants = guest_is_dir(g, wants);
+	for (int i = 1; i < 7 && rc == 0; i++) {
+		char lnk[160], cur[160];
+		/* never two gettys on one tty: the plain getty@ instances go */
+		snprintf(lnk, sizeof(lnk), "%s/getty@tty%d.service", wants, i);
+		guest_unlink(g, lnk);
+		snprintf(lnk, sizeof(lnk), "%s/container-getty@%d.service", wants, i);
+		if (i <= ttys && have_wants && guest_readlink(g, lnk, cur, sizeof(cur)) == 0 &&
+		    !strcmp(cur, tmpl))
+			continue; /* already what we would link */
+		guest_unlink(g, lnk);
+		if (i <= ttys && have_wants)
+			rc = guest_symlink(g, tmpl, lnk);
+	}
+	/* a masked getty.target would keep every console dark */
+	if (rc == 0)
+		guest_unlink(g, "/etc/systemd/system/getty.target");
+	return rc;
+}
+
+int guest_setup_securetty_list(struct guest *g, const char *const *devs)
+{
+	char *data;
+	size_t len;
+	if (!guest_is_file(g, "/etc/securetty") || guest_read(g, "/etc/securetty", &data, &len))
+		return 0;
+	struct sbuf b = SBUF_INIT;
+	sbuf_add(&b, data, len);
+	if (b.len && b.buf[b.len - 1] == '\n') /* one newline off, one on */
+		b.buf[--b.len] = '\0';
+	sbuf_add(&b, "\n", 1);
+	for (size_t i = 0; devs[i]; i++) {
+		size_t dl = strlen(devs[i]);
+		bool found = false;
+		for (const char *p = b.buf; *p && !found;) {
+			size_t l = strcspn(p, "\n");
+			found = l >= dl && !strncmp(p, devs[i], dl) &&
+			    strspn(p + dl, " \t\r\f\v") == l - dl;
+			p += l + (p[l] == '\n');
+		}
+		if (!found)
+			sbuf_addf(&b, "%s\n", devs[i]);
+	}
+	int rc = b.oom ? -ENOMEM : guest_write(g, "/etc/securetty", b.buf, b.len, 0);
+	sbuf_release(&b);
+	free(data);
+	return rc;
+}
+
+/* --- added for guest_other.c --- */
+
+int guest_os_release(struct guest *g, const char *key, char *out, size_t len)
+{
+	char *text;
+	size_t n;
+	out[0] = '\0';
+	if (guest_read(g, "/etc/os-release", &text, &n) != 0 &&
+	    guest_read(g, "/usr/lib/os-release", &text, &n) != 0)
+		return -ENOENT;
+	os_release_get(text, key, out, len);
+	free(text);
+	return 0;
 }

@@ -63,13 +63,16 @@ struct guest_distro {
 int guest_open(struct guest *g, const char *rootdir, const struct ctc_conf *c);
 void guest_close(struct guest *g);
 
-/* What every start writes (host name, hosts, network, DNS, time zone, consoles). */
+/* What every start writes (/fastboot, consoles, network, host name, hosts, DNS, time zone). */
 int guest_pre_start(struct guest *g);
 /*
- * What a create writes besides: template fix-ups, crontab minutes, the
- * root password (a crypt hash is kept as it is, plain text is hashed with
- * SHA-512 crypt; NULL locks the password), root's authorized_keys (NULL:
- * none), SSH host keys (unless seeded), an empty machine-id.
+ * What a create writes, in the reference's order: /etc/machine-id removed
+ * (systemd's first boot makes a new one), template fix-ups, crontab
+ * minutes, the root password (a crypt hash $1$/$2[axy]$/$5$/$6$ is kept as
+ * it is, plain text is hashed with SHA-512 crypt, NULL locks it; "$TEST$..."
+ * is kept with the day count 12345, the reference's test marker), root's
+ * authorized_keys (NULL: none), what every start writes (without
+ * /fastboot), then fresh SSH host keys (unless seeded).
  */
 int guest_post_create(struct guest *g, const char *password, const char *ssh_keys);
 
@@ -148,5 +151,36 @@ int guest_tty_count(const struct guest *g);
 const char *guest_devttydir(const struct guest *g);
 /* version comparison of dotted numbers ("7.10" > "7.9"): <0, 0, >0 */
 int guest_vercmp(const char *a, const char *b);
+
+/* --- added for guest_debian.c --- */
+
+/* The target of the symlink path (not followed) into buf; -errno (-EINVAL: not a link). */
+int guest_readlink(struct guest *g, const char *path, char *buf, size_t len);
+/*
+ * /etc/systemd/system-preset/00-pve.preset: the reference's first-boot
+ * defaults (container-getty@ on, getty@ and the sys-kernel mounts off),
+ * then the lines of extra ("enable x.service", "disable y.service"; NULL
+ * terminated, may be NULL).  Applies only where systemd finds no
+ * machine-id, i.e. the first boot.
+ */
+int guest_setup_systemd_preset(struct guest *g, const char *const *extra);
+/*
+ * The reference's container-getty set-up: container-getty@.service's tty
+ * path becomes <devttydir>tty%I, getty.target.wants holds
+ * container-getty@N.service for N up to the tty count and no getty@ttyN
+ * links, getty.target is unmasked.  Nothing without container-getty@.service;
+ * links only where getty.target.wants exists.
+ */
+int guest_setup_container_getty_units(struct guest *g, const char *devttydir);
+/* /etc/securetty (when present) gets each of devs (NULL terminated) it lacks. */
+int guest_setup_securetty_list(struct guest *g, const char *const *devs);
+
+/* --- added for guest_other.c --- */
+
+/*
+ * KEY's value in the guest's /etc/os-release (else /usr/lib/os-release),
+ * parsed as guest_detect does; "" when absent, -ENOENT without either file.
+ */
+int guest_os_release(struct guest *g, const char *key, char *out, size_t len);
 
 #endif

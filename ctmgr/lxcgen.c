@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +35,16 @@ void lxg_detect(struct lxg_host *h)
 		    : LXG_CGROUP_V1;
 	h->memsw = h->cgroup == LXG_CGROUP_V1 &&
 	    stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", &st) == 0;
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	h->cpus = n > 0 ? (int)n : 1;
+	cpu_set_t set;
+	h->cpus = 0;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (int i = 0; i < CPU_SETSIZE && h->cpus < 256; i++)
+			if (CPU_ISSET(i, &set))
+				h->cpu_ids[h->cpus++] = i;
+	if (h->cpus == 0) {
+		h->cpus = 1;
+		h->cpu_ids[0] = 0;
+	}
 	h->config_dir = "/usr/share/lxc/config";
 }
 
@@ -136,12 +145,13 @@ static void add_resources(struct sbuf *b, const struct ctc_section *s, const str
 	}
 	long long cores = num_key(s, "cores", 0);
 	if (cores > 0) {
+		/* the first N of the CPUs we may use (they need not be 0..N-1) */
 		if (cores > h->cpus)
 			cores = h->cpus;
-		if (cores == 1)
-			add_cgroup(b, h, "cpuset.cpus", "cpuset.cpus", "%lld", 0, 0);
-		else
-			add_cgroup(b, h, "cpuset.cpus", "cpuset.cpus", "0-%lld", cores - 1, 0);
+		sbuf_addf(b, "lxc.cgroup%s.cpuset.cpus = ", h->cgroup == LXG_CGROUP_V2 ? "2" : "");
+		for (long long i = 0; i < cores; i++)
+			sbuf_addf(b, "%s%d", i ? "," : "", h->cpu_ids[i]);
+		sbuf_add(b, "\n", 1);
 	}
 }
 

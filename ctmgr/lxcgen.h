@@ -30,7 +30,8 @@ struct lxg_host {
 	const char *config_dir; /* LXC's shared config (/usr/share/lxc/config) */
 	enum lxg_cgroup cgroup;
 	bool memsw; /* v1: memory.memsw.limit_in_bytes exists (swap accounting) */
-	int cpus; /* online CPUs */
+	int cpus; /* the CPUs this process may use */
+	int cpu_ids[256]; /* their numbers, ascending (the first cpus of them) */
 };
 
 /* The host's facts; lxcpath is left to the caller. */

@@ -99,6 +99,18 @@ int pct_open(const char *arg, struct pct_ct *ct)
 	return 0;
 }
 
+int pct_open_nolock(const char *arg, struct pct_ct *ct)
+{
+	char err[1024];
+	ct->c = NULL;
+	ct->lockfd = -1;
+	if ((ct->id = pct_vmid(arg)) < 0)
+		return EXIT_ERR;
+	if (ctf_load(ct->id, &ct->c, err, sizeof(err)))
+		return fail("%s", err);
+	return 0;
+}
+
 void pct_close(struct pct_ct *ct)
 {
 	ctc_free(ct->c);

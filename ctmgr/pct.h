@@ -26,6 +26,8 @@ struct pct_ct {
 };
 /* Lock and load CT arg (must be on this node); 0 or EXIT_ERR after a message. */
 int pct_open(const char *arg, struct pct_ct *ct);
+/* The same without the lock, for commands that only read (status, exec, enter). */
+int pct_open_nolock(const char *arg, struct pct_ct *ct);
 void pct_close(struct pct_ct *ct);
 /* EXIT_ERR with "CT is locked (<lock>)" when c has a lock, else 0. */
 int pct_check_lock(const struct ctc_conf *c);

@@ -18,10 +18,12 @@
 #include "ctmgr/ctrun.h"
 #include "ctmgr/ctschema.h"
 #include "ctmgr/fsutil.h"
+#include "ctmgr/guest.h"
 #include "ctmgr/lxcgen.h"
 #include "ctmgr/pct.h"
 #include "ctmgr/storage.h"
 #include "ctmgr/template.h"
+#include "pmxcfs/sbuf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -119,64 +121,49 @@ static int add_macs(struct ctc_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* The distribution in root's /etc/os-release (read without leaving root). */
-static void detect_ostype(const char *root, char *out, size_t len)
+/* A small text file (SSH public keys), or NULL with the reason. */
+static char *read_text(const char *path, char *err, size_t errlen)
 {
-	static const char *const known[] = { "debian", "devuan",   "ubuntu",    "centos",
-		                             "fedora", "opensuse", "archlinux", "alpine",
-		                             "gentoo", "nixos",    NULL };
-	static const char *const alias[][2] = {
-		{ "arch", "archlinux" },
-		{ "rocky", "centos" },
-		{ "almalinux", "centos" },
-		{ "opensuse-leap", "opensuse" },
-		{ "opensuse-tumbleweed", "opensuse" },
-		{ "sles", "opensuse" },
-	};
-	snprintf(out, len, "unmanaged");
-	int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0)
-		return;
-	/* every component without following symlinks (a guest's link may point anywhere) */
-	int fd = -1;
-	const char *paths[] = { "etc/os-release", "usr/lib/os-release" };
-	for (size_t p = 0; p < 2 && fd < 0; p++) {
-		char comp[3][32];
-		int n = sscanf(paths[p], "%31[^/]/%31[^/]/%31s", comp[0], comp[1], comp[2]);
-		int d = dup(rfd);
-		for (int i = 0; i < n && d >= 0; i++) {
-			int next = openat(d, comp[i],
-			                  O_NOFOLLOW | O_CLOEXEC |
-			                      (i + 1 < n ? O_PATH | O_DIRECTORY : O_RDONLY));
-			close(d);
-			d = next;
-		}
-		fd = d;
+	FILE *f = fopen(path, "re");
+	struct sbuf b = SBUF_INIT;
+	char buf[4096];
+	size_t r;
+	if (!f) {
+		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+		return NULL;
 	}
-	close(rfd);
-	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
-	char line[512];
-	while (f && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "ID=", 3) != 0)
-			continue;
-		char *v = line + 3;
-		v[strcspn(v, "\n")] = '\0';
-		if (*v == '"' || *v == '\'') {
-			v++;
-			v[strcspn(v, "\"'")] = '\0';
-		}
-		for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
-			if (!strcmp(v, alias[i][0]))
-				v = (char *)alias[i][1];
-		for (size_t i = 0; known[i]; i++)
-			if (!strcmp(v, known[i]))
-				snprintf(out, len, "%.63s", v);
-		break;
-	}
-	if (f)
-		fclose(f);
-	else if (fd >= 0)
-		close(fd);
+	while ((r = fread(buf, 1, sizeof(buf), f)) > 0 && b.len < 1024 * 1024)
+		sbuf_add(&b, buf, r);
+	fclose(f);
+	sbuf_add(&b, "", 0);
+	char *text = sbuf_detach(&b, NULL);
+	if (!text)
+		snprintf(err, errlen, "out of memory");
+	return text;
+}
+
+/* What pct create passes to the guest set-up. */
+struct create_secrets {
+	const char *password; /* NULL: locked */
+	char *ssh_keys; /* the file's text, NULL: none */
+};
+
+/* Detect the distribution of the unpacked root and write its files (a create's set-up). */
+static void post_create(const struct ctc_conf *c, const char *root,
+                        const struct create_secrets *sec, char *os, size_t oslen, char *err,
+                        size_t errlen)
+{
+	struct guest g;
+	memset(&g, 0, sizeof(g));
+	int rc = guest_open(&g, root, c);
+	if (rc == 0)
+		rc = guest_post_create(&g, sec->password, sec->ssh_keys);
+	if (rc)
+		snprintf(err, errlen, "guest set-up failed: %.900s",
+		         g.err[0] ? g.err : strerror(-rc));
+	else
+		snprintf(os, oslen, "%s", g.ostype);
+	guest_close(&g);
 }
 
 /*
@@ -185,7 +172,8 @@ static void detect_ostype(const char *root, char *out, size_t len)
  * distribution back.
  */
 static int unpack(const struct ctc_conf *c, long id, const struct st_cfg *st, const char *tmpl,
-                  char *ostype, size_t oslen, char *err, size_t errlen)
+                  const struct create_secrets *sec, char *ostype, size_t oslen, char *err,
+                  size_t errlen)
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -217,12 +205,12 @@ static int unpack(const struct ctc_conf *c, long id, const struct st_cfg *st, co
 		    mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
 			snprintf(e, sizeof(e), "cannot create a mount namespace: %s",
 			         strerror(errno));
-		else if (ctr_mount_volumes(c, id, st, e, sizeof(e)) == 0) {
+		else if (ctr_mount_volumes(c, id, st, false, e, sizeof(e)) == 0) {
 			if (chown(root, uid, gid) != 0)
 				snprintf(e, sizeof(e), "cannot chown %.900s: %s", root,
 				         strerror(errno));
 			else if (tpl_extract(tmpl, root, &map, e, sizeof(e)) == 0)
-				detect_ostype(root, os, sizeof(os));
+				post_create(c, root, sec, os, sizeof(os), e, sizeof(e));
 			const char *pause = getenv("PCT_TEST_CREATE_PAUSE"); /* crash tests */
 			if (pause && atoi(pause) > 0)
 				sleep((unsigned)atoi(pause));
@@ -259,21 +247,24 @@ static int unpack(const struct ctc_conf *c, long id, const struct st_cfg *st, co
 	return 0;
 }
 
-/* Free a volume id (a storage volume; host paths are left alone). */
-static void free_volume(const struct st_cfg *st, const char *volid, bool quiet)
+/*
+ * Free a volume id when it belongs to CT id (its name says so: another
+ * container's volume named in this config is left alone, as host paths).
+ */
+static void free_volume(const struct st_cfg *st, const char *volid, long id, bool quiet)
 {
 	const struct st_store *s;
 	struct st_vol v;
 	char err[1024];
 	if (volid[0] == '/' || st_parse_volid(st, volid, &s, &v, err, sizeof(err)) ||
-	    v.vtype != ST_V_IMAGE)
+	    v.vtype != ST_V_IMAGE || v.vmid != id)
 		return;
 	if (s->plugin->free_vol(s, &v, err, sizeof(err)) && !quiet)
 		fprintf(stderr, "warning: %s\n", err);
 }
 
-/* Free every storage volume c names (rootfs, mpN, unusedN). */
-static void free_conf_volumes(const struct ctc_conf *c, const struct st_cfg *st)
+/* Free every storage volume of CT id that c names (rootfs, mpN, unusedN). */
+static void free_conf_volumes(const struct ctc_conf *c, const struct st_cfg *st, long id)
 {
 	for (size_t i = 0; i < c->main.nkeys; i++) {
 		const char *k = c->main.keys[i].key;
@@ -282,7 +273,7 @@ static void free_conf_volumes(const struct ctc_conf *c, const struct st_cfg *st)
 		    strncmp(k, "unused", 6) != 0)
 			continue;
 		if (cts_prop_get(c->main.keys[i].value, "volume", "volume", vol, sizeof(vol)) == 1)
-			free_volume(st, vol, false);
+			free_volume(st, vol, id, false);
 	}
 }
 
@@ -321,7 +312,7 @@ static void free_orphans(const struct st_cfg *st, long vmid)
 	}
 }
 
-/* Allocate "STORAGE:GiB" for key of c and record the volume in c. */
+/* Allocate "STORAGE:GiB" for key of c and record the volume in c: 1 allocated, 0 nothing to do. */
 static int alloc_volume(struct ctc_conf *c, const struct st_cfg *st, long id, const char *key,
                         char *err, size_t errlen)
 {
@@ -368,7 +359,7 @@ static int alloc_volume(struct ctc_conf *c, const struct st_cfg *st, long id, co
 			s2->plugin->free_vol(s2, &v, e2, sizeof(e2));
 		return -EINVAL;
 	}
-	return 0;
+	return 1;
 }
 
 int pct_cmd_create(int argc, char **argv)
@@ -380,6 +371,7 @@ int pct_cmd_create(int argc, char **argv)
 	struct ctc_conf *c = NULL;
 	int lockfd = -1, rc = EXIT_ERR;
 	bool created = false;
+	struct create_secrets sec = { NULL, NULL };
 
 	if (argc < 2)
 		return pct_fail("%s", "usage: pct create <vmid> <ostemplate> [--<key> <value>]...");
@@ -403,6 +395,14 @@ int pct_cmd_create(int argc, char **argv)
 		const char *k = argv[i] + 2, *v = argv[i + 1];
 		if (!strcmp(k, "storage")) {
 			storage = v;
+		} else if (!strcmp(k, "password")) {
+			sec.password = v;
+		} else if (!strcmp(k, "ssh-public-keys")) {
+			free(sec.ssh_keys);
+			if (!(sec.ssh_keys = read_text(v, err, sizeof(err)))) {
+				pct_fail("--ssh-public-keys: %s", err);
+				goto out;
+			}
 		} else if (!strcmp(k, "start")) {
 			start = cts_parse_bool(v) == 1;
 		} else if (!cts_lookup(k, NULL) || !strcmp(k, "lock") || !strcmp(k, "parent") ||
@@ -481,14 +481,14 @@ int pct_cmd_create(int argc, char **argv)
 			snprintf(key, sizeof(key), "rootfs");
 		else
 			snprintf(key, sizeof(key), "mp%d", i);
-		if (alloc_volume(c, st, id, key, err, sizeof(err)) ||
-		    ctf_save(id, c, false, err, sizeof(err))) {
+		int a = alloc_volume(c, st, id, key, err, sizeof(err));
+		if (a < 0 || (a > 0 && ctf_save(id, c, false, err, sizeof(err)))) {
 			pct_fail("unable to create CT %ld - %s", id, err);
 			goto undo;
 		}
 	}
 	/* 5. the template */
-	if (unpack(c, id, st, tmpl, ostype, sizeof(ostype), err, sizeof(err))) {
+	if (unpack(c, id, st, tmpl, &sec, ostype, sizeof(ostype), err, sizeof(err))) {
 		pct_fail("unable to create CT %ld - %s", id, err);
 		goto undo;
 	}
@@ -516,7 +516,7 @@ int pct_cmd_create(int argc, char **argv)
 	}
 	goto out;
 undo:
-	free_conf_volumes(c, st);
+	free_conf_volumes(c, st, id);
 	free_orphans(st, id);
 out:
 	if (created) {
@@ -529,6 +529,7 @@ out:
 		close(lockfd);
 	st_cfg_free(st);
 	ctc_free(c);
+	free(sec.ssh_keys);
 	return rc;
 }
 
@@ -584,7 +585,7 @@ int pct_cmd_destroy(int argc, char **argv)
 	}
 	if (pct_set_lock(&ct, "destroyed"))
 		goto out;
-	free_conf_volumes(ct.c, st);
+	free_conf_volumes(ct.c, st, ct.id);
 	free_orphans(st, ct.id);
 	ctf_path(ct.id, path, sizeof(path));
 	if (unlink(path) != 0) {

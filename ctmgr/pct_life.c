@@ -87,13 +87,37 @@ static bool running(long id)
 	return ctr_state(id, NULL) == CTR_RUNNING;
 }
 
-/* Apply the pending changes (a start takes them all) and save when there were any. */
+/*
+ * Not stopped: running, frozen, starting, stopping.  Its volumes are in
+ * use; nothing may mount them a second time.
+ */
+static bool busy(long id)
+{
+	return ctr_state(id, NULL) != CTR_STOPPED;
+}
+
+/*
+ * Apply the pending changes (a start takes them all): to a copy first, so
+ * a result that does not validate is refused and the pending section stays.
+ */
 static int apply_pending(struct pct_ct *ct)
 {
 	char err[1024];
-	int n = ctp_apply(ct->c, NULL, NULL, err, sizeof(err));
-	if (n < 0)
-		return pct_fail("%s", err);
+	size_t len;
+	struct ctc_conf *copy = NULL;
+	char *text = ctc_print(ct->c, &len);
+	if (!text || ctc_parse(text, len, ct->c->file, false, &copy, NULL, err, sizeof(err))) {
+		free(text);
+		return pct_fail("%s", text ? err : "out of memory");
+	}
+	free(text);
+	int n = ctp_apply(copy, NULL, NULL, err, sizeof(err));
+	if (n < 0 || ctc_check(copy, err, sizeof(err))) {
+		ctc_free(copy);
+		return pct_fail("%s%s", n > 0 ? "the pending changes do not validate: " : "", err);
+	}
+	ctc_free(ct->c);
+	ct->c = copy;
 	return n > 0 ? pct_save(ct) : 0;
 }
 
@@ -103,8 +127,6 @@ int pct_start_ct(struct pct_ct *ct)
 	struct st_cfg *st;
 	if (apply_pending(ct))
 		return EXIT_ERR;
-	if (ctc_check(ct->c, err, sizeof(err)))
-		return pct_fail("%s", err);
 	if (st_cfg_load_etc(&st, err, sizeof(err)))
 		return pct_fail("%s", err);
 	if (ctr_volumes_mounted(ct->id)) {
@@ -128,6 +150,8 @@ int pct_cmd_start(int argc, char **argv)
 		rc = EXIT_ERR;
 	else if (running(ct.id))
 		rc = pct_fail("CT %ld already running", ct.id);
+	else if (busy(ct.id))
+		rc = pct_fail("CT %ld is not stopped (frozen, starting or stopping)", ct.id);
 	else
 		rc = pct_start_ct(&ct);
 	pct_close(&ct);
@@ -213,15 +237,23 @@ static struct lxc_container *open_running(long id)
 static long running_id(const char *arg)
 {
 	struct pct_ct ct;
-	if (pct_open(arg, &ct))
+	if (pct_open_nolock(arg, &ct))
 		return -1;
 	long id = ct.id;
 	pct_close(&ct);
 	return running(id) ? id : (pct_fail("CT %ld not running", id), -1);
 }
 
+/*
+ * The environment of a command run in the container, and its terminal: a
+ * guest program must not get the admin's own tty (it could push input into
+ * the host shell with TIOCSTI), so with a tty on any of 0-2 LXC gives it a
+ * new pseudo terminal and relays, as lxc-attach does.
+ */
 static void attach_env(lxc_attach_options_t *o, char **extra, bool keep)
 {
+	if (isatty(0) || isatty(1) || isatty(2))
+		o->attach_flags |= LXC_ATTACH_TERMINAL;
 	const char *term = getenv("TERM");
 	static char termvar[128];
 	size_t n = 0;
@@ -304,9 +336,12 @@ int pct_cmd_console(int argc, char **argv)
 	struct lxc_container *c = id < 0 ? NULL : open_running(id);
 	if (!c)
 		return EXIT_ERR;
-	if (isatty(0))
+	if (isatty(0) && escape > 0)
 		fprintf(stderr, "Connected to CT %ld; type Ctrl+%c q to leave\n", id,
-		        escape > 0 ? 'a' + escape - 1 : '?');
+		        'a' + escape - 1);
+	else if (isatty(0))
+		fprintf(stderr,
+		        "Connected to CT %ld (no escape key: close the terminal to leave)\n", id);
 	int rc = c->console(c, 0, 0, 1, 2, escape);
 	lxc_container_put(c);
 	return rc == 0 ? 0 : pct_fail("cannot attach to CT %ld's console", id);
@@ -362,7 +397,7 @@ int pct_cmd_list(int argc, char **argv)
 		if (!host)
 			snprintf(name, sizeof(name), "CT%ld", ids[i]);
 		snprintf(idtxt, sizeof(idtxt), "%ld", ids[i]);
-		printf("%-10s %-10s %-12s %-20s\n", idtxt, running(ids[i]) ? "running" : "stopped",
+		printf("%-10s %-10s %-12s %-20s\n", idtxt, busy(ids[i]) ? "running" : "stopped",
 		       lock ? lock : "", name);
 		ctc_free(c);
 	}
@@ -370,13 +405,48 @@ int pct_cmd_list(int argc, char **argv)
 	return 0;
 }
 
-static long long cgroup_num(struct lxc_container *c, const char *v1, const char *v2)
+/* A number from the container's cgroup (v2 key, else v1); *v1 tells which answered. */
+static long long cgroup_num(struct lxc_container *c, const char *k1, const char *k2, bool *v1)
 {
 	char buf[64];
-	if (c->get_cgroup_item(c, v2, buf, sizeof(buf)) > 0 ||
-	    c->get_cgroup_item(c, v1, buf, sizeof(buf)) > 0)
+	*v1 = false;
+	if (c->get_cgroup_item(c, k2, buf, sizeof(buf)) > 0)
 		return atoll(buf);
+	if (c->get_cgroup_item(c, k1, buf, sizeof(buf)) > 0) {
+		*v1 = true;
+		return atoll(buf);
+	}
 	return 0;
+}
+
+/* Seconds since process pid started (its start time in /proc/<pid>/stat). */
+static long long proc_uptime(pid_t pid)
+{
+	char path[64], buf[1024];
+	double up = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')'); /* the command may hold spaces */
+	unsigned long long start = 0;
+	/* after ") ": state is field 3, starttime field 22 */
+	if (!p ||
+	    sscanf(p + 2,
+	           "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+	           "%*d %*d %*d %llu",
+	           &start) != 1)
+		return 0;
+	f = fopen("/proc/uptime", "re");
+	if (!f || fscanf(f, "%lf", &up) != 1)
+		up = 0;
+	if (f)
+		fclose(f);
+	long long secs =
+	    (long long)up - (long long)(start / (unsigned long long)sysconf(_SC_CLK_TCK));
+	return secs > 0 ? secs : 0;
 }
 
 int pct_cmd_status(int argc, char **argv)
@@ -384,10 +454,11 @@ int pct_cmd_status(int argc, char **argv)
 	struct pct_ct ct;
 	static const char *const flags[] = { "--verbose", NULL };
 	if (need_id(argc, "status") || check_opts(argc, argv, NULL, flags) ||
-	    pct_open(argv[0], &ct))
+	    pct_open_nolock(argv[0], &ct))
 		return EXIT_ERR;
 	pid_t pid;
-	bool run = ctr_state(ct.id, &pid) == CTR_RUNNING;
+	/* frozen, starting, stopping count as running: the container exists */
+	bool run = ctr_state(ct.id, &pid) != CTR_STOPPED;
 	if (!opt_flag(argc, argv, "--verbose")) {
 		printf("status: %s\n", run ? "running" : "stopped");
 		pct_close(&ct);
@@ -398,20 +469,18 @@ int pct_cmd_status(int argc, char **argv)
 	long long mem = 0, swap = 0, uptime = 0;
 	if (run) {
 		char name[32];
-		struct stat st;
-		char proc[64];
+		bool v1;
 		snprintf(name, sizeof(name), "%ld", ct.id);
 		struct lxc_container *c = lxc_container_new(name, ctr_lxcpath());
 		if (c) {
-			mem = cgroup_num(c, "memory.usage_in_bytes", "memory.current");
-			swap = cgroup_num(c, "memory.memsw.usage_in_bytes", "memory.swap.current");
-			if (swap >= mem && mem > 0)
-				swap -= mem; /* v1 counts memory + swap */
+			mem = cgroup_num(c, "memory.usage_in_bytes", "memory.current", &v1);
+			swap = cgroup_num(c, "memory.memsw.usage_in_bytes", "memory.swap.current",
+			                  &v1);
+			if (v1) /* memsw counts memory + swap */
+				swap = swap >= mem ? swap - mem : 0;
 			lxc_container_put(c);
 		}
-		snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
-		if (stat(proc, &st) == 0)
-			uptime = (long long)(time(NULL) - st.st_mtime);
+		uptime = pid > 0 ? proc_uptime(pid) : 0;
 	}
 	/* the reference's keys, sorted */
 	v = ctc_get(s, "cores");
@@ -458,7 +527,7 @@ int pct_cmd_mount(int argc, char **argv)
 	int rc = EXIT_ERR;
 	if (pct_check_lock(ct.c))
 		goto out;
-	if (running(ct.id)) {
+	if (busy(ct.id)) {
 		pct_fail("CT %ld is running - cannot mount its volumes on the host", ct.id);
 		goto out;
 	}
@@ -468,7 +537,7 @@ int pct_cmd_mount(int argc, char **argv)
 	}
 	/* the lock first: a crash leaves "mounted", which tells what to undo */
 	if (pct_set_lock(&ct, "mounted") == 0) {
-		if (ctr_mount_volumes(ct.c, ct.id, st, err, sizeof(err))) {
+		if (ctr_mount_volumes(ct.c, ct.id, st, false, err, sizeof(err))) {
 			pct_fail("%s", err);
 			pct_set_lock(&ct, NULL);
 		} else {
@@ -594,6 +663,35 @@ static int xfer_inside(void *arg)
 	return e ? 3 : 0;
 }
 
+/* pull: the host file's owner from --user/--group (host names or ids); 0 or -1 */
+static int host_owner(int fd, const char *user, const char *group)
+{
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	char *end;
+	if (user) {
+		struct passwd *pw = getpwnam(user);
+		unsigned long u = strtoul(user, &end, 10);
+		if (!pw && *end) {
+			errno = ENOENT;
+			fprintf(stderr, "no user '%s' on this host\n", user);
+			return -1;
+		}
+		uid = pw ? pw->pw_uid : (uid_t)u;
+	}
+	if (group) {
+		struct group *gr = getgrnam(group);
+		unsigned long g = strtoul(group, &end, 10);
+		if (!gr && *end) {
+			errno = ENOENT;
+			fprintf(stderr, "no group '%s' on this host\n", group);
+			return -1;
+		}
+		gid = gr ? gr->gr_gid : (gid_t)g;
+	}
+	return (user || group) ? fchown(fd, uid, gid) : 0;
+}
+
 static int xfer(int argc, char **argv, bool push)
 {
 	static const char *const val[] = { "--user", "--group", "--perms", NULL };
@@ -622,11 +720,14 @@ static int xfer(int argc, char **argv, bool push)
 	if (!c)
 		return EXIT_ERR;
 	x.path = inside;
+	/* pull: into a temporary file beside the destination, renamed at the end */
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.pct-pull.%d", host, (int)getpid());
 	x.fd = push ? open(host, O_RDONLY | O_CLOEXEC)
-	            : open(host, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	            : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (x.fd < 0) {
 		lxc_container_put(c);
-		return pct_fail("cannot open '%s': %s", host, strerror(errno));
+		return pct_fail("cannot open '%s': %s", push ? host : tmp, strerror(errno));
 	}
 	if (push && x.perms < 0) {
 		struct stat st;
@@ -639,11 +740,17 @@ static int xfer(int argc, char **argv, bool push)
 	if (c->attach(c, xfer_inside, &x, &o, &pid) >= 0)
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-	close(x.fd);
 	lxc_container_put(c);
+	if (!push && status == 0 &&
+	    (host_owner(x.fd, x.user, x.group) ||
+	     fchmod(x.fd, x.perms >= 0 ? (mode_t)x.perms : 0600) != 0 || rename(tmp, host) != 0)) {
+		fprintf(stderr, "cannot write '%s': %s\n", host, strerror(errno));
+		status = -1;
+	}
+	close(x.fd);
 	if (status != 0) {
 		if (!push)
-			unlink(host);
+			unlink(tmp); /* an existing destination is left as it was */
 		return pct_fail("pct %s failed", push ? "push" : "pull");
 	}
 	return 0;
@@ -754,7 +861,7 @@ static int df_run(struct pct_ct *ct, struct dfjob *j, char *err, size_t errlen)
 			if (!mounted &&
 			    (unshare(CLONE_NEWNS) != 0 ||
 			     mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0 ||
-			     ctr_mount_volumes(ct->c, ct->id, st, e, sizeof(e)) != 0))
+			     ctr_mount_volumes(ct->c, ct->id, st, true, e, sizeof(e)) != 0))
 				_exit(1);
 			_exit(df_measure(j));
 		}

@@ -14,6 +14,7 @@ PACKAGES=(
 	iproute2 nftables bc
 	libssl-dev tzdata e2fsprogs
 	libarchive-dev busybox-static zstd debootstrap
+	libcrypt-dev openssh-client iputils-ping
 )
 
 if [ "$(id -u)" -ne 0 ]; then

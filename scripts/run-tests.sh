@@ -35,15 +35,20 @@ cleanup() {
 	# tests/cluster/ct_cluster_test.sh: their lxcpath is in the test's work
 	# directory) and the network namespaces they ran in (pcttest<pid>);
 	# LXC's command socket is per network namespace: stop from the monitor's
+	# Only those of tests that are over: the work directory's pmxcfs mount
+	# is dead or gone (lxc_test.sh), the cluster is gone (ct_cluster_test.sh),
+	# the namespace's test process is gone.
 	for pid in $(pgrep -f '^\[lxc monitor\] ' 2>/dev/null); do
 		read -r _ _ path name < <(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
 		case "$path" in
-		/var/tmp/pmxcfs-tools.*|/tmp/cluster-test.*)
-			nsenter -t "$pid" -n lxc-stop -P "$path" -n "$name" -k >/dev/null 2>&1 || true ;;
+		/var/tmp/pmxcfs-tools.*/lxc) stat -- "${path%/lxc}/mnt/.version" >/dev/null 2>&1 && continue ;;
+		/tmp/cluster-test.*/lxc) [ -d "$path" ] && [ -n "$("$SRC/cluster-sim/cluster-sim" list 2>/dev/null)" ] && continue ;;
+		*) continue ;;
 		esac
+		nsenter -t "$pid" -n lxc-stop -P "$path" -n "$name" -k >/dev/null 2>&1 || true
 	done
 	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^pcttest[0-9]+$/ { print $1 }'); do
-		ip netns del "$ns" 2>/dev/null || true
+		kill -0 "${ns#pcttest}" 2>/dev/null || ip netns del "$ns" 2>/dev/null || true
 	done
 	# clusters of our cluster tests (tests/cluster: names ct<pid>, fd<pid>, vg<pid>, simtest*)
 	# that a test killed at its CTest timeout could not take down itself

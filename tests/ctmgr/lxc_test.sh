@@ -73,14 +73,34 @@ p_fails() {
 	assert_eq 255 "$rc" "exit status of pct $* ($ERR)"
 }
 
+# processes (in any mount namespace) that have something of ours mounted
+mounted_anywhere() {
+	grep -lF "$PCT_LXC_PATH" /proc/[0-9]*/mountinfo 2>/dev/null || true
+}
+
+no_mounts() {
+	[[ -z $(mounted_anywhere) ]]
+}
+
+# the memory limit as the container sees it (cgroup v1 or v2)
+MEMLIMIT='cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max'
+
+no_loop_devices() {
+	local l
+	l=$(losetup -a)
+	[[ $l != *"$PVE_STORAGE_DEFAULT_PATH"* ]]
+}
+
 # nothing of CT $1 is left: config, volumes, mounts, loop devices
 assert_gone() {
 	local id=$1 m
 	assert_not_exists "$MNT/lxc/$id.conf"
 	[[ -z $(ls -A "$PVE_STORAGE_DEFAULT_PATH/images/$id" 2>/dev/null) ]] ||
 		fail "volumes of CT $id left: $(ls "$PVE_STORAGE_DEFAULT_PATH/images/$id")"
-	m=$(grep -F "$PCT_LXC_PATH" /proc/self/mountinfo || true)
-	assert_eq "" "$m" "mounts left under $PCT_LXC_PATH"
+	fs_wait_for "no process with a mount under $PCT_LXC_PATH" no_mounts
+	# the monitor's mount namespace (and with it the loop device) goes a
+	# moment after the container stopped
+	fs_wait_for "the loop devices of CT $id to go" no_loop_devices
 	m=$(losetup -a | grep -F "$PVE_STORAGE_DEFAULT_PATH" || true)
 	assert_eq "" "$m" "loop devices left"
 	m=$(grep -o "\"$id\"" "$MNT/.vmlist" || true)
@@ -106,12 +126,13 @@ lifecycle() {
 
 	assert_ok p start 100
 	assert_eq "status: running" "$(p status 100)" "status"
+	[[ -n $(mounted_anywhere) ]] || fail "no process has the rootfs mounted while CT 100 runs"
 	out=$(p list)
 	assert_eq "VMID       Status     Lock         Name                " "$(head -1 <<<"$out")" "list header"
 	assert_eq "100        running                 bb1                 " "$(sed -n 2p <<<"$out")" "list row"
 	assert_eq "uid=0(root) gid=0(root)" "$(p exec 100 -- id)" "id in the container"
 	assert_eq "bb1" "$(p exec 100 -- cat /proc/sys/kernel/hostname)" "host name"
-	assert_eq "$((128 << 20))" "$(p exec 100 -- cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" \
+	assert_eq "$((128 << 20))" "$(p exec 100 -- sh -c "$MEMLIMIT")" \
 		"memory limit in the container's cgroup"
 	out=$(p exec 100 -- ip addr show eth0)
 	assert_contains "$out" "$(tr 'A-F' 'a-f' <<<"$mac")" "MAC inside"
@@ -126,8 +147,7 @@ lifecycle() {
 
 	assert_ok p stop 100
 	assert_eq "status: stopped" "$(p status 100)" "after stop"
-	m=$(grep -F "$PCT_LXC_PATH" /proc/self/mountinfo || true)
-	assert_eq "" "$m" "mounts after stop"
+	fs_wait_for "the mounts to go with the container" no_mounts
 	assert_ok p start 100
 	assert_ok p shutdown 100 --timeout 20
 	assert_eq "status: stopped" "$(p status 100)" "after shutdown"
@@ -159,8 +179,14 @@ t_files() {
 	assert_ok p push 101 "$FS_TMP/in" /tmp/nobody --user 65534 --group 65534
 	assert_ok p pull 101 /etc/passwd "$FS_TMP/passwd"
 	assert_contains "$(cat "$FS_TMP/passwd")" "root:x:0:0" "pulled file"
+	# a failed pull leaves an existing destination alone; a pulled file is 0600
+	echo keep >"$FS_TMP/x"
 	p_fails pull 101 /nonexistent "$FS_TMP/x"
-	assert_not_exists "$FS_TMP/x"
+	assert_eq keep "$(cat "$FS_TMP/x")" "destination after a failed pull"
+	assert_eq "600" "$(stat -c %a "$FS_TMP/passwd")" "mode of a pulled file"
+	assert_ok p pull 101 /etc/passwd "$FS_TMP/x" --perms 0640 --user nobody
+	assert_eq "640 nobody" "$(stat -c '%a %U' "$FS_TMP/x")" "pull with --perms and --user"
+	[[ -z $(find "$FS_TMP" -maxdepth 1 -name '*.pct-pull.*') ]] || fail "temporary pull files left"
 	out=$(p df 101)
 	assert_contains "$(head -1 <<<"$out")" "MP      Volume" "df header"
 	assert_contains "$out" "rootfs  local:101/vm-101-disk-0.raw" "df row"
@@ -191,7 +217,7 @@ t_files() {
 	assert_contains "$out" "rootfs" "df while mounted"
 	assert_ok p unmount 101
 	[[ $(cat "$MNT/lxc/101.conf") == *"lock:"* ]] && fail "lock left after unmount"
-	assert_eq "" "$(grep -F "$PCT_LXC_PATH" /proc/self/mountinfo || true)" "mounts after unmount"
+	assert_eq "" "$(mounted_anywhere)" "mounts after unmount"
 	assert_ok p destroy 101
 	assert_gone 101
 }
@@ -223,7 +249,7 @@ t_refusals() {
 	p_fails start 100
 	assert_contains "$ERR" "net0: bridge 'vmbr9' does not exist" "missing bridge"
 	assert_eq "status: stopped" "$(p status 100)" "after a failed start"
-	assert_eq "" "$(grep -F "$PCT_LXC_PATH" /proc/self/mountinfo || true)" "mounts after a failed start"
+	assert_eq "" "$(mounted_anywhere)" "mounts after a failed start"
 	assert_ok p set 100 --net0 name=eth0,bridge=vmbr0
 	printf 'lock: backup\n' >>"$MNT/lxc/100.conf"
 	p_fails start 100
@@ -242,6 +268,52 @@ t_refusals() {
 	assert_contains "$ERR" "Configuration file 'lxc/101.conf' does not exist" "unknown CT"
 	assert_ok p destroy 100 --force
 	assert_gone 100
+}
+
+# what must never happen to another container's data or a live image:
+# volumes of CT 200 named in CT 101's config are not freed by 101's failed
+# create or its destroy; a frozen CT counts as running; the image of a
+# running CT is not mounted a second time, even by a pct that cannot see the
+# container (another network namespace); status and exec need no lock
+t_guards() {
+	setup
+	assert_ok p create 200 "$TPL" --rootfs local:0.05
+	local disk=$PVE_STORAGE_DEFAULT_PATH/images/200/vm-200-disk-0.raw
+	head -c 100000 /dev/urandom >"$PVE_STORAGE_DEFAULT_PATH/template/cache/bad.tar.gz"
+	p_fails create 101 local:vztmpl/bad.tar.gz --rootfs local:0.05 \
+		--mp0 local:200/vm-200-disk-0.raw,mp=/data
+	assert_exists "$disk"
+	assert_gone 101
+	assert_ok p create 102 "$TPL" --rootfs local:0.05 --mp0 local:200/vm-200-disk-0.raw,mp=/data
+	assert_ok p destroy 102
+	assert_exists "$disk"
+	assert_gone 102
+
+	assert_ok p start 200
+	nsenter --net="/run/netns/$NS" lxc-freeze -P "$PCT_LXC_PATH" -n 200
+	assert_eq "status: running" "$(p status 200)" "status of a frozen CT"
+	p_fails mount 200
+	assert_contains "$ERR" "is running" "mount of a frozen CT"
+	p_fails start 200
+	assert_contains "$ERR" "not stopped" "start of a frozen CT"
+	nsenter --net="/run/netns/$NS" lxc-unfreeze -P "$PCT_LXC_PATH" -n 200
+	# pct outside the CT's network namespace cannot ask LXC: the image guard refuses
+	local out rc=0
+	out=$("$PCT" mount 200 2>&1) || rc=$?
+	assert_eq 255 "$rc" "pct mount from another namespace ($out)"
+	assert_contains "$out" "is in use already" "pct mount from another namespace"
+	[[ $(losetup -j "$disk" | wc -l) == 1 ]] || fail "the image is attached twice: $(losetup -j "$disk")"
+	# a held per-CT lock does not block status and exec
+	exec 8>"$PCT_LOCK_DIR/pve-config-200.lock"
+	flock 8
+	assert_eq "status: running" "$(p status 200)" "status while the lock is held"
+	assert_eq "ok" "$(p exec 200 -- echo ok)" "exec while the lock is held"
+	p_fails stop 200
+	assert_contains "$ERR" "got timeout" "stop while the lock is held"
+	exec 8>&-
+	assert_ok p stop 200
+	assert_ok p destroy 200
+	assert_gone 200
 }
 
 # a storage on a 4 MiB file system: creating a 64 MiB image fails cleanly
@@ -300,9 +372,11 @@ t_console() {
 
 # the Debian 12 template (built once into $PVE_TEST_CACHE, see
 # debian_template_test.sh): systemd boots to "running" in an unprivileged
-# container
+# container with the files our guest set-up wrote (host name, hosts,
+# ifupdown network, root password, authorized_keys, SSH host keys) and
+# answers on its address from the host side of the bridge
 t_debian() {
-	local tpl state i
+	local tpl state i out
 	setup
 	tpl=${PCT_TEST_DEBIAN_TEMPLATE:-}
 	if [[ -z $tpl ]]; then
@@ -311,8 +385,10 @@ t_debian() {
 		tpl=$(echo "$PVE_TEST_CACHE"/vz/template/cache/debian-12-standard_*.tar.zst)
 	fi
 	assert_exists "$tpl"
-	assert_ok p create 100 "$tpl" --hostname deb1 --memory 512 --rootfs local:1 \
-		--unprivileged 1 --net0 name=eth0,bridge=vmbr0,ip=10.213.0.7/24
+	echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheTestOnly test@host" >"$FS_TMP/keys"
+	assert_ok p create 100 "$tpl" --hostname deb1.example.com --memory 512 --rootfs local:1 \
+		--unprivileged 1 --net0 name=eth0,bridge=vmbr0,ip=10.213.0.7/24,gw=10.213.0.1 \
+		--nameserver 10.213.0.1 --password 'secret pw' --ssh-public-keys "$FS_TMP/keys"
 	assert_contains "$(cat "$MNT/lxc/100.conf")" "ostype: debian" "detected OS"
 	assert_ok p start 100
 	# systemd's bus appears a moment after the start: poll, then wait for the boot
@@ -327,6 +403,19 @@ t_debian() {
 		fail "systemctl is-system-running: $state"
 	fi
 	assert_eq "1" "$(p exec 100 -- sh -c 'ps -o pid= -C systemd | head -1 | tr -d " "')" "systemd is pid 1"
+	assert_eq "deb1" "$(p exec 100 -- hostname)" "host name"
+	assert_contains "$(p exec 100 -- cat /etc/hosts)" "10.213.0.7 deb1.example.com deb1" "/etc/hosts"
+	out=$(p exec 100 -- cat /etc/network/interfaces)
+	assert_contains "$out" "iface eth0 inet static" "interfaces"
+	assert_contains "$(p exec 100 -- ip -4 addr show eth0)" "10.213.0.7/24" "address configured by ifupdown"
+	assert_contains "$(p exec 100 -- ip route)" "default via 10.213.0.1" "default route"
+	ip netns exec "$NS" ping -c1 -W2 10.213.0.7 >/dev/null || fail "no answer from 10.213.0.7"
+	assert_contains "$(p exec 100 -- cat /etc/resolv.conf)" "nameserver 10.213.0.1" "resolv.conf"
+	out=$(p exec 100 -- cat /etc/shadow)
+	# shellcheck disable=SC2016 # a literal $6$
+	[[ $out == 'root:$6$'* ]] || fail "root's password is not a SHA-512 crypt hash: ${out%%$'\n'*}"
+	assert_contains "$(p exec 100 -- cat /root/.ssh/authorized_keys)" "FakeKeyForTheTestOnly" "authorized_keys"
+	assert_eq "" "$(p exec 100 -- sh -c 'ls /etc/ssh/ssh_host_*_key 2>/dev/null' || true)" "no sshd: no host keys"
 	assert_ok p shutdown 100 --timeout 60
 	assert_ok p destroy 100
 	assert_gone 100

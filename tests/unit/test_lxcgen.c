@@ -29,6 +29,7 @@ static struct lxg_host host(enum lxg_cgroup v)
 		.cgroup = v,
 		.memsw = v == LXG_CGROUP_V1,
 		.cpus = 2,
+		.cpu_ids = { 0, 1 },
 	};
 	return h;
 }
@@ -117,11 +118,24 @@ static void t_cgroup_v2(void)
 	o = gen("cores: 64\nrootfs: local:100/vm-100-disk-0.raw,size=4G\n", LXG_CGROUP_V2);
 	has_line(o, "lxc.cgroup2.memory.max = 536870912");
 	has_line(o, "lxc.cgroup2.memory.swap.max = 536870912");
-	has_line(o, "lxc.cgroup2.cpuset.cpus = 0-1");
+	has_line(o, "lxc.cgroup2.cpuset.cpus = 0,1");
 	has_line(o, "lxc.uts.name = CT100");
 	lacks(o, "cpu.max");
 	lacks(o, "cpu.weight");
 	free(o);
+	/* cores are taken from the CPUs we may use, which need not start at 0 */
+	struct ctc_conf *c = parse("cores: 2\nrootfs: local:100/vm-100-disk-0.raw,size=4G\n");
+	struct lxg_host h = host(LXG_CGROUP_V2);
+	char err[256];
+	h.cpus = 3;
+	h.cpu_ids[0] = 3;
+	h.cpu_ids[1] = 7;
+	h.cpu_ids[2] = 9;
+	o = lxg_generate(c, 100, &h, err, sizeof(err));
+	ASSERT(o != NULL);
+	has_line(o, "lxc.cgroup2.cpuset.cpus = 3,7");
+	free(o);
+	ctc_free(c);
 }
 
 static void t_unprivileged(void)

@@ -1,0 +1,2 @@
+mkdir -p bin
+printf '#!/bin/busybox sh\nexec busybox sh "$@"\n' >bin/sh

@@ -1,0 +1,3 @@
+# markers that are no regular files: a directory, a link to one
+mkdir -p etc/arch-release nix/store
+ln -s /etc etc/gentoo-release

@@ -1,0 +1,3 @@
+set -e
+# nothing was written
+[ "$(cd "$ROOTFS" && find . | sort | tr '\n' ' ')" = ". ./etc ./etc/motd " ]

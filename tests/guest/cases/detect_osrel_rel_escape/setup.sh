@@ -1,0 +1,2 @@
+mkdir -p etc
+ln -s ../../../../../../../../etc/os-release etc/os-release

@@ -1,0 +1,1 @@
+ln -s ../usr/lib/os-release etc/os-release

@@ -1,0 +1,1 @@
+ln -s net.lo etc/init.d/net.eth2

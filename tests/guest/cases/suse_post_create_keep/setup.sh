@@ -1,0 +1,1 @@
+ln -s /usr/share/zoneinfo/Europe/Vienna etc/localtime

@@ -1,0 +1,1 @@
+mkdir -p etc/systemd/system/getty.target.wants
