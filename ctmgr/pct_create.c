@@ -161,8 +161,8 @@ static void post_create(const struct ctc_conf *c, const char *root,
 	if (rc)
 		snprintf(err, errlen, "guest set-up failed: %.900s",
 		         g.err[0] ? g.err : strerror(-rc));
-	else
-		snprintf(os, oslen, "%s", g.ostype);
+	else /* "<ostype> <arch>" */
+		snprintf(os, oslen, "%s %s", g.ostype, g.arch[0] ? g.arch : "-");
 	guest_close(&g);
 }
 
@@ -425,8 +425,6 @@ int pct_cmd_create(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!ctc_get(&c->main, "arch"))
-		ctc_set(&c->main, "arch", "amd64", err, sizeof(err));
 	if (add_macs(c, err, sizeof(err))) {
 		pct_fail("%s", err);
 		goto out;
@@ -492,16 +490,24 @@ int pct_cmd_create(int argc, char **argv)
 		pct_fail("unable to create CT %ld - %s", id, err);
 		goto undo;
 	}
+	/*
+	 * The detected distribution and architecture ("<ostype> <arch>"; the
+	 * guest set-up warned about a different configured ostype and used the
+	 * detected one) - unless the config asks for an unmanaged guest.
+	 */
+	char *sp = strchr(ostype, ' ');
+	const char *darch = sp && strcmp(sp + 1, "-") != 0 ? sp + 1 : NULL;
+	if (sp)
+		*sp = '\0';
 	const char *given = ctc_get(&c->main, "ostype");
 	if (!given && !strcmp(ostype, "unmanaged"))
 		fprintf(stderr,
 		        "warning: unable to detect the OS distribution - using ostype "
 		        "'unmanaged'\n");
-	if (given && strcmp(given, ostype) != 0 && strcmp(given, "unmanaged") != 0)
-		fprintf(stderr, "warning: ostype '%s' given, but the template is '%s'\n", given,
-		        ostype);
-	if (!given)
+	if (!given || strcmp(given, "unmanaged") != 0)
 		ctc_set(&c->main, "ostype", ostype, err, sizeof(err));
+	if (!ctc_get(&c->main, "arch"))
+		ctc_set(&c->main, "arch", darch ? darch : "amd64", err, sizeof(err));
 	/* 6. done: the lock goes */
 	ctc_delete(&c->main, "lock");
 	if (ctc_check(c, err, sizeof(err)) || ctf_save(id, c, false, err, sizeof(err))) {

@@ -17,9 +17,11 @@
 #   stderr          optional: lines that must each appear in stderr
 #   check.sh        optional: more checks (ROOTFS, TOOL, CASE_DIR set)
 #   detect          optional: the expected "--detect" output line
+#   unseeded        optional: run without --seed (SSH host keys are made;
+#                   no idempotency check: a create makes new keys each time)
 #
-# The tool always runs with --seed 1; a case that exits 0 is run a second
-# time and must leave every file as it was (idempotency).
+# The tool runs with --seed 1 (unless "unseeded"); a case that exits 0 is
+# run a second time and must leave every file as it was (idempotency).
 #
 #   TOOL=build/ctmgr/pct-guest-setup bash tests/guest/guest_test.sh CASE
 set -euo pipefail
@@ -63,9 +65,11 @@ if [[ -f $CASE_DIR/detect ]]; then
 	[[ $got == "$(cat "$CASE_DIR/detect")" ]] || fail "$1" "--detect: expected '$(cat "$CASE_DIR/detect")', got '$got'"
 fi
 
+seed=(--seed 1)
+[[ -f $CASE_DIR/unseeded ]] && seed=()
 run() {
 	local rc=0
-	"$TOOL" --rootfs "$ROOTFS" --conf "$CASE_DIR/conf" --seed 1 --host-resolv "$resolv" \
+	"$TOOL" --rootfs "$ROOTFS" --conf "$CASE_DIR/conf" "${seed[@]}" --host-resolv "$resolv" \
 		"${args[@]}" >"$TMP/out" 2>"$TMP/err" || rc=$?
 	RC=$rc
 }
@@ -109,7 +113,7 @@ fi
 if [[ -f $CASE_DIR/check.sh ]]; then
 	(export ROOTFS TOOL CASE_DIR && bash "$CASE_DIR/check.sh") || fail "$1" "check.sh failed"
 fi
-if [[ $RC == 0 ]]; then
+if [[ $RC == 0 && ! -f $CASE_DIR/unseeded ]]; then
 	before=$(snapshot)
 	run
 	[[ $RC == 0 ]] || fail "$1" "second run: exit $RC: $(cat "$TMP/err")"
