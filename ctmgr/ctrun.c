@@ -639,6 +639,16 @@ fail:
 	return -errno;
 }
 
+int ctr_private_mounts(char *err, size_t errlen)
+{
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot create a mount namespace: %s", strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
 /*
  * In the start's own mount namespace: a sysfs of this network namespace
  * (LXC looks up bridges there) with the cgroup file systems at
@@ -736,30 +746,16 @@ int ctr_start(const struct ctc_conf *c, long id, const struct st_cfg *st, int ti
 	 * container; the monitor LXC leaves behind keeps that namespace (and
 	 * so the mounts) alive until the container stops.
 	 */
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -errno;
-	}
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(pfd[0]);
-		close(pfd[1]);
-		return -EAGAIN;
-	}
+	int pfd;
+	pid_t pid = fsu_fork_piped(&pfd, err, errlen);
+	if (pid < 0)
+		return (int)pid;
 	if (pid == 0) {
 		char e[1024] = "";
-		close(pfd[0]);
-		if (unshare(CLONE_NEWNS) != 0 ||
-		    mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
-			snprintf(e, sizeof(e), "cannot create a mount namespace: %s",
-			         strerror(errno));
-		else if (prepare_sys(e, sizeof(e)) == 0 &&
-		         write_config(c, id, path, e, sizeof(e)) == 0 &&
-		         ctr_mount_volumes(c, id, st, false, e, sizeof(e)) == 0 &&
-		         setup_guest(c, id, e, sizeof(e)) == 0) {
+		if (ctr_private_mounts(e, sizeof(e)) == 0 && prepare_sys(e, sizeof(e)) == 0 &&
+		    write_config(c, id, path, e, sizeof(e)) == 0 &&
+		    ctr_mount_volumes(c, id, st, false, e, sizeof(e)) == 0 &&
+		    setup_guest(c, id, e, sizeof(e)) == 0) {
 			struct lxc_container *ct = open_ct(id);
 			if (!ct) {
 				snprintf(e, sizeof(e), "liblxc cannot load %.900s", path);
@@ -778,27 +774,13 @@ int ctr_start(const struct ctc_conf *c, long id, const struct st_cfg *st, int ti
 				lxc_container_put(ct);
 			}
 		}
-		if (e[0] && write(pfd[1], e, strlen(e)) < 0)
+		if (e[0] && write(pfd, e, strlen(e)) < 0)
 			_exit(2);
 		_exit(e[0] ? 1 : 0);
 	}
-	close(pfd[1]);
-	size_t got = 0;
-	for (ssize_t r; got + 1 < errlen && (r = read(pfd[0], err + got, errlen - 1 - got)) != 0;) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		got += (size_t)r;
-	}
-	close(pfd[0]);
-	if (errlen)
-		err[got] = '\0';
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	int status = fsu_collect(pid, pfd, err, errlen);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		if (!got)
+		if (!err[0])
 			snprintf(err, errlen, "startup for container '%ld' failed", id);
 		return -EIO;
 	}

@@ -43,6 +43,12 @@ void ctr_rootdir(long id, char *buf, size_t len);
  */
 int ctr_mount_volumes(const struct ctc_conf *c, long id, const struct st_cfg *st, bool ro,
                       char *err, size_t errlen);
+/*
+ * Make this process's mounts private (a new mount namespace whose mounts
+ * do not propagate back): what it mounts goes away when the last process
+ * in it exits.  0 or -errno with err.
+ */
+int ctr_private_mounts(char *err, size_t errlen);
 /* Unmount everything at and below <lxcpath>/<id>/rootfs (deepest first). */
 int ctr_unmount_volumes(long id, char *err, size_t errlen);
 /* Is something mounted at <lxcpath>/<id>/rootfs in this namespace? */

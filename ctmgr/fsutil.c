@@ -84,3 +84,45 @@ int fsu_run(const char *const *argv, char *err, size_t errlen)
 	snprintf(err, errlen, "%s failed: %.400s", argv[0], out[0] ? out : "(no output)");
 	return -EIO;
 }
+
+pid_t fsu_fork_piped(int *fd, char *err, size_t errlen)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		int e = errno;
+		snprintf(err, errlen, "pipe: %s", strerror(e));
+		return -e;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		snprintf(err, errlen, "fork: %s", strerror(e));
+		close(p[0]);
+		close(p[1]);
+		return -e;
+	}
+	close(pid == 0 ? p[0] : p[1]);
+	*fd = pid == 0 ? p[1] : p[0];
+	return pid;
+}
+
+int fsu_collect(pid_t pid, int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	for (ssize_t r; got + 1 < len && (r = read(fd, buf + got, len - 1 - got)) != 0;) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		got += (size_t)r;
+	}
+	if (len)
+		buf[got] = '\0';
+	close(fd);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return status;
+}

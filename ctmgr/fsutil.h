@@ -17,4 +17,16 @@ int fsu_rm_rf(const char *path);
  */
 int fsu_run(const char *const *argv, char *err, size_t errlen);
 
+/*
+ * fork() with a pipe from the child to the parent: returns 0 in the child
+ * (*fd: the write end), the child's pid in the parent (*fd: the read end),
+ * or -errno with the reason in err.  Both ends are close-on-exec.
+ */
+pid_t fsu_fork_piped(int *fd, char *err, size_t errlen);
+/*
+ * The parent's side: read fd to its end into buf (at most len - 1 bytes,
+ * NUL-terminated), close it and reap pid.  Returns the wait status.
+ */
+int fsu_collect(pid_t pid, int fd, char *buf, size_t len);
+
 #endif

@@ -27,9 +27,7 @@
 #define REGION_HEAD "# --- BEGIN PVE ---"
 #define REGION_TAIL "# --- END PVE ---"
 
-static int gerr(struct guest *g, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int gerr(struct guest *g, int rc, const char *fmt, ...)
+int guest_fail(struct guest *g, int rc, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -171,8 +169,8 @@ int guest_write(struct guest *g, const char *path, const char *data, size_t len,
 		return 0;
 	int dfd = parent_of(g, path, name, sizeof(name));
 	if (dfd < 0)
-		return gerr(g, dfd, "cannot open the directory of %s in the container: %s", path,
-		            strerror(-dfd));
+		return guest_fail(g, dfd, "cannot open the directory of %s in the container: %s",
+		                  path, strerror(-dfd));
 	uid_t uid = g->uid;
 	gid_t gid = g->gid;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
@@ -187,7 +185,7 @@ int guest_write(struct guest *g, const char *path, const char *data, size_t len,
 	if (fd < 0) {
 		int e = errno;
 		close(dfd);
-		return gerr(g, -e, "cannot write %s in the container: %s", path, strerror(e));
+		return guest_fail(g, -e, "cannot write %s in the container: %s", path, strerror(e));
 	}
 	int rc = 0;
 	for (size_t off = 0; off < len && rc == 0;) {
@@ -205,7 +203,7 @@ int guest_write(struct guest *g, const char *path, const char *data, size_t len,
 		rc = -errno;
 	if (rc) {
 		unlinkat(dfd, tmp, 0);
-		gerr(g, rc, "cannot write %s in the container: %s", path, strerror(-rc));
+		guest_fail(g, rc, "cannot write %s in the container: %s", path, strerror(-rc));
 	}
 	close(dfd);
 	return rc;
@@ -222,24 +220,24 @@ int guest_mkdirs(struct guest *g, const char *path, mode_t mode)
 		if (!n)
 			break;
 		if (plen + n + 2 >= sizeof(prefix))
-			return gerr(g, -ENAMETOOLONG, "path too long: %s", path);
+			return guest_fail(g, -ENAMETOOLONG, "path too long: %s", path);
 		int dfd = in_root(g, plen ? prefix : "/", O_PATH | O_DIRECTORY, 0);
 		if (dfd < 0)
-			return gerr(g, dfd, "cannot open %s in the container: %s",
-			            plen ? prefix : "/", strerror(-dfd));
+			return guest_fail(g, dfd, "cannot open %s in the container: %s",
+			                  plen ? prefix : "/", strerror(-dfd));
 		char comp[256];
 		snprintf(comp, sizeof(comp), "%.*s", (int)n, p);
 		if (mkdirat(dfd, comp, mode) == 0) {
 			if (fchownat(dfd, comp, g->uid, g->gid, AT_SYMLINK_NOFOLLOW) != 0) {
 				int e = errno;
 				close(dfd);
-				return gerr(g, -e, "cannot chown %s: %s", path, strerror(e));
+				return guest_fail(g, -e, "cannot chown %s: %s", path, strerror(e));
 			}
 		} else if (errno != EEXIST) {
 			int e = errno;
 			close(dfd);
-			return gerr(g, -e, "cannot create %s in the container: %s", path,
-			            strerror(e));
+			return guest_fail(g, -e, "cannot create %s in the container: %s", path,
+			                  strerror(e));
 		}
 		close(dfd);
 		prefix[plen++] = '/';
@@ -248,7 +246,7 @@ int guest_mkdirs(struct guest *g, const char *path, mode_t mode)
 		prefix[plen] = '\0';
 		p += n;
 	}
-	return guest_is_dir(g, path) ? 0 : gerr(g, -ENOTDIR, "%s is not a directory", path);
+	return guest_is_dir(g, path) ? 0 : guest_fail(g, -ENOTDIR, "%s is not a directory", path);
 }
 
 int guest_unlink(struct guest *g, const char *path)
@@ -261,7 +259,7 @@ int guest_unlink(struct guest *g, const char *path)
 		return dfd == -ENOENT ? 0 : dfd;
 	int rc = unlinkat(dfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
 	close(dfd);
-	return rc ? gerr(g, rc, "cannot remove %s: %s", path, strerror(-rc)) : 0;
+	return rc ? guest_fail(g, rc, "cannot remove %s: %s", path, strerror(-rc)) : 0;
 }
 
 int guest_symlink(struct guest *g, const char *target, const char *path)
@@ -271,13 +269,14 @@ int guest_symlink(struct guest *g, const char *target, const char *path)
 		return 0;
 	int dfd = parent_of(g, path, name, sizeof(name));
 	if (dfd < 0)
-		return gerr(g, dfd, "cannot open the directory of %s: %s", path, strerror(-dfd));
+		return guest_fail(g, dfd, "cannot open the directory of %s: %s", path,
+		                  strerror(-dfd));
 	int rc = 0;
 	if (symlinkat(target, dfd, name) != 0 ||
 	    fchownat(dfd, name, g->uid, g->gid, AT_SYMLINK_NOFOLLOW) != 0)
 		rc = -errno;
 	close(dfd);
-	return rc ? gerr(g, rc, "cannot create the link %s: %s", path, strerror(-rc)) : 0;
+	return rc ? guest_fail(g, rc, "cannot create the link %s: %s", path, strerror(-rc)) : 0;
 }
 
 /* ---------------------------------------------------------------- regions */
@@ -705,7 +704,7 @@ int guest_set_timezone(struct guest *g)
 	/* /etc/localtime -> the zone file: a new link renamed over the old */
 	int dfd = in_root(g, "/etc", O_PATH | O_DIRECTORY, 0);
 	if (dfd < 0)
-		return gerr(g, dfd, "cannot open /etc in the container: %s", strerror(-dfd));
+		return guest_fail(g, dfd, "cannot open /etc in the container: %s", strerror(-dfd));
 	ssize_t l = readlinkat(dfd, "localtime", cur, sizeof(cur) - 1);
 	int rc = 0;
 	if (!(l > 0 && (cur[l] = '\0', !strcmp(cur, path))) &&
@@ -716,7 +715,8 @@ int guest_set_timezone(struct guest *g)
 		if (symlinkat(path, dfd, tmp) != 0 ||
 		    fchownat(dfd, tmp, g->uid, g->gid, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    renameat(dfd, tmp, dfd, "localtime") != 0) {
-			rc = gerr(g, -errno, "cannot set /etc/localtime: %s", strerror(errno));
+			rc =
+			    guest_fail(g, -errno, "cannot set /etc/localtime: %s", strerror(errno));
 			unlinkat(dfd, tmp, 0);
 		}
 	}
@@ -735,8 +735,7 @@ static const char *systemd_dir(struct guest *g)
 	                                                      : "/usr/lib/systemd/system";
 }
 
-/* replace the first whole line old by new in data (malloc'd result or NULL when absent) */
-static char *replace_line(const char *data, const char *old, const char *new)
+char *guest_replace_line(const char *data, const char *old, const char *new)
 {
 	size_t ol = strlen(old);
 	for (const char *p = data; *p;) {
@@ -764,9 +763,10 @@ int guest_setup_systemd_console(struct guest *g)
 		return 0;
 	/* systemd without container-getty@ (CentOS 7.1): getty@ on /dev/tty */
 	bool have_cg = guest_is_file(g, cgetty);
-	char *nraw = have_cg
-	    ? replace_line(raw, "ConditionPathExists=/dev/tty", "ConditionPathExists=/dev/tty0")
-	    : replace_line(raw, "ConditionPathExists=/dev/tty0", "ConditionPathExists=/dev/tty");
+	char *nraw = have_cg ? guest_replace_line(raw, "ConditionPathExists=/dev/tty",
+	                                          "ConditionPathExists=/dev/tty0")
+	                     : guest_replace_line(raw, "ConditionPathExists=/dev/tty0",
+	                                          "ConditionPathExists=/dev/tty");
 	int rc = nraw ? guest_write(g, getty, nraw, strlen(nraw), 0) : 0;
 	free(nraw);
 	free(raw);
@@ -1241,7 +1241,7 @@ static int replace_pw(struct guest *g, const char *file, const char *user, const
 	size_t len;
 	int rc = guest_read(g, file, &data, &len);
 	if (rc)
-		return gerr(g, rc, "unable to open file '%s' - %s", file, strerror(-rc));
+		return guest_fail(g, rc, "unable to open file '%s' - %s", file, strerror(-rc));
 	long last = (long)(time(NULL) / 86400);
 	if (!strncmp(epw, "$TEST$", 6)) /* the reference's regression-test marker */
 		last = 12345;
@@ -1312,7 +1312,7 @@ static int set_root_password(struct guest *g, const char *password)
 		unsigned char r[16];
 		char salt[40] = "$6$";
 		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-			return gerr(g, -EIO, "no random bytes for the password salt");
+			return guest_fail(g, -EIO, "no random bytes for the password salt");
 		for (int i = 0; i < 16; i++)
 			salt[3 + i] = abc[r[i] & 63];
 		salt[19] = '$';
@@ -1321,7 +1321,7 @@ static int set_root_password(struct guest *g, const char *password)
 		memset(&cd, 0, sizeof(cd));
 		const char *h = crypt_r(password, salt, &cd);
 		if (!h || h[0] != '$')
-			return gerr(g, -EINVAL, "cannot hash the root password");
+			return guest_fail(g, -EINVAL, "cannot hash the root password");
 		snprintf(epw, sizeof(epw), "%s", h);
 	}
 	int rc;
@@ -1356,7 +1356,7 @@ static int set_authorized_keys(struct guest *g, const char *keys)
 		free(data);
 	}
 	if (!guest_is_dir(g, home) && !guest_is_symlink(g, home))
-		return gerr(g, -ENOENT, "home directory '%s' of root does not exist!", home);
+		return guest_fail(g, -ENOENT, "home directory '%s' of root does not exist!", home);
 	snprintf(path, sizeof(path), "%s/.ssh", home);
 	if (!guest_is_dir(g, path)) {
 		int rc = guest_mkdirs(g, path, 0700);
@@ -1374,7 +1374,7 @@ static int ssh_host_keys(struct guest *g)
 		return 0;
 	char dir[] = "/tmp/pct-sshkeys.XXXXXX";
 	if (!mkdtemp(dir))
-		return gerr(g, -errno, "mkdtemp: %s", strerror(errno));
+		return guest_fail(g, -errno, "mkdtemp: %s", strerror(errno));
 	const char *host = ctc_get(g->conf, "hostname");
 	char comment[300];
 	snprintf(comment, sizeof(comment), "root@%s", host ? host : "localhost");
@@ -1438,8 +1438,8 @@ int guest_open(struct guest *g, const char *rootdir, const struct ctc_conf *c)
 	g->unprivileged = u && cts_parse_bool(u) == 1;
 	g->root = open(rootdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (g->root < 0)
-		return gerr(g, -errno, "cannot open the root file system %s: %s", rootdir,
-		            strerror(errno));
+		return guest_fail(g, -errno, "cannot open the root file system %s: %s", rootdir,
+		                  strerror(errno));
 	struct stat st;
 	if (fstat(g->root, &st) == 0 && g->unprivileged) {
 		g->uid = st.st_uid; /* the template's root, shifted at unpacking */

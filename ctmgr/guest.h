@@ -81,6 +81,11 @@ int guest_detect(struct guest *g);
 /* The plug-in of an ostype; NULL for unmanaged or unknown ones. */
 const struct guest_distro *guest_distro_find(const char *ostype);
 
+/* Put the formatted reason into g->err; returns rc (for "return guest_fail(...)"). */
+int guest_fail(struct guest *g, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* data with its first line that is exactly old replaced by new (malloc'd), or NULL */
+char *guest_replace_line(const char *data, const char *old, const char *new);
+
 /* ---------------------------------------------------- files in the rootfs */
 
 /* Read a whole file (symlinks resolved inside the rootfs); -errno. */

@@ -50,17 +50,6 @@
 #define DEBIAN_TESTED 14 /* newer ones get a warning */
 #define UBUNTU_MIN_MAJOR 17 /* unknown versions below are refused */
 
-static int derr(struct guest *g, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int derr(struct guest *g, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(g->err, sizeof(g->err), fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 /* ----------------------------------------------------------- versions */
 
 /* The distribution as the set-up sees it. */
@@ -98,17 +87,18 @@ static int debian_version(struct guest *g, struct dver *v, bool warn)
 	char *line = guest_read_firstline(g, "/etc/debian_version");
 	v->os = "debian";
 	if (!line)
-		return derr(g, -ENOENT, "unable to read version info from /etc/debian_version");
+		return guest_fail(g, -ENOENT,
+		                  "unable to read version info from /etc/debian_version");
 	snprintf(v->ver, sizeof(v->ver), "%.63s", line);
 	free(line);
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (!strcmp(v->ver, map[i].name))
 			snprintf(v->ver, sizeof(v->ver), "%s", map[i].ver);
 	if (!isdigit((unsigned char)v->ver[0]))
-		return derr(g, -EINVAL, "unable to parse debian version info '%s'", v->ver);
+		return guest_fail(g, -EINVAL, "unable to parse debian version info '%s'", v->ver);
 	v->major = (int)strtol(v->ver, NULL, 10);
 	if (v->major < DEBIAN_MIN)
-		return derr(g, -ENOTSUP, "unsupported debian version '%s'", v->ver);
+		return guest_fail(g, -ENOTSUP, "unsupported debian version '%s'", v->ver);
 	if (warn && v->major > DEBIAN_TESTED)
 		fprintf(stderr,
 		        "warning: the container's debian version '%d' is newer than the tested "
@@ -135,7 +125,8 @@ static int devuan_version(struct guest *g, struct dver *v)
 	char *line = guest_read_firstline(g, "/etc/devuan_version");
 	v->os = "devuan";
 	if (!line)
-		return derr(g, -ENOENT, "unable to read version info from /etc/devuan_version");
+		return guest_fail(g, -ENOENT,
+		                  "unable to read version info from /etc/devuan_version");
 	snprintf(v->ver, sizeof(v->ver), "%.63s", line);
 	free(line);
 	for (char *p = v->ver; *p; p++)
@@ -145,7 +136,7 @@ static int devuan_version(struct guest *g, struct dver *v)
 			v->major = map[i].debian;
 			return 0;
 		}
-	return derr(g, -ENOTSUP, "unsupported devuan version '%s'", v->ver);
+	return guest_fail(g, -ENOTSUP, "unsupported devuan version '%s'", v->ver);
 }
 
 /* "KEY=value" line of text (key case-insensitive, value exact to the line's end) */
@@ -175,22 +166,22 @@ static int ubuntu_version(struct guest *g, struct dver *v, bool warn)
 	v->os = "ubuntu";
 	int rc = guest_read(g, "/etc/lsb-release", &text, &len);
 	if (rc)
-		return derr(g, rc, "unable to read /etc/lsb-release: %s", strerror(-rc));
+		return guest_fail(g, rc, "unable to read /etc/lsb-release: %s", strerror(-rc));
 	bool is_ubuntu = lsb_value(text, "DISTRIB_ID", id, sizeof(id)) && !strcasecmp(id, "Ubuntu");
 	bool have = lsb_value(text, "DISTRIB_RELEASE", v->ver, sizeof(v->ver));
 	free(text);
 	if (!is_ubuntu)
-		return derr(g, -EINVAL, "got unknown DISTRIB_ID in /etc/lsb-release");
+		return guest_fail(g, -EINVAL, "got unknown DISTRIB_ID in /etc/lsb-release");
 	/* DISTRIB_RELEASE=<digits>.<digits> */
 	size_t d1 = have ? strspn(v->ver, "0123456789") : 0;
 	size_t d2 = d1 && v->ver[d1] == '.' ? strspn(v->ver + d1 + 1, "0123456789") : 0;
 	if (!d2 || v->ver[d1 + 1 + d2])
-		return derr(g, -EINVAL, "unable to read version info from /etc/lsb-release");
+		return guest_fail(g, -EINVAL, "unable to read version info from /etc/lsb-release");
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (!strcmp(v->ver, known[i]))
 			return 0;
 	if (atoi(v->ver) < UBUNTU_MIN_MAJOR)
-		return derr(g, -ENOTSUP, "unsupported ubuntu version '%s'", v->ver);
+		return guest_fail(g, -ENOTSUP, "unsupported ubuntu version '%s'", v->ver);
 	if (warn)
 		fprintf(stderr,
 		        "warning: the container's ubuntu version '%s' is not in the known "
@@ -354,7 +345,7 @@ static int setup_inittab(struct guest *g, bool busybox, int debian_major)
 	if (!guest_is_file(g, path))
 		return 0;
 	if ((rc = guest_read(g, path, &text, &len)))
-		return derr(g, rc, "unable to read %s: %s", path, strerror(-rc));
+		return guest_fail(g, rc, "unable to read %s: %s", path, strerror(-rc));
 	rc = lines_split(&l, text);
 	free(text);
 	bool first = true;
@@ -676,9 +667,10 @@ static int ifup_collect(struct guest *g, struct ifnet *out, size_t max, size_t *
 				         d->ip);
 				if (!sl || !isdigit((unsigned char)sl[1]) || *end || len > 32 ||
 				    inet_pton(AF_INET, x.addr, &a) != 1)
-					return derr(g, -EINVAL,
-					            "unable to parse ipv4 address/mask '%s' of %s",
-					            d->ip, d->name);
+					return guest_fail(
+					    g, -EINVAL,
+					    "unable to parse ipv4 address/mask '%s' of %s", d->ip,
+					    d->name);
 				uint32_t m = len ? 0xffffffffu << (32 - len) : 0;
 				snprintf(x.mask, sizeof(x.mask), "%u.%u.%u.%u", m >> 24,
 				         (m >> 16) & 255, (m >> 8) & 255, m & 255);
@@ -707,7 +699,7 @@ static int ifup_collect(struct guest *g, struct ifnet *out, size_t max, size_t *
 				    strspn(sl + 1, "0123456789") != strlen(sl + 1) ||
 				    strlen(sl + 1) >= sizeof(x.mask6) ||
 				    inet_pton(AF_INET6, x.addr6, &a) != 1)
-					return derr(
+					return guest_fail(
 					    g, -EINVAL,
 					    "unable to parse ipv6 address/prefix '%s' of %s", ip6,
 					    d->name);
@@ -755,7 +747,7 @@ static int setup_ifupdown(struct guest *g, const struct dver *v, bool no_v6_auto
 	st.cidr_address = (!strcmp(v->os, "debian") && v->major >= 10) ||
 	    (!strcmp(v->os, "alpine") && at_least(v->ver, 3, 13));
 	if (guest_is_file(g, path) && (rc = guest_read(g, path, &text, &len)))
-		return derr(g, rc, "unable to read %s: %s", path, strerror(-rc));
+		return guest_fail(g, rc, "unable to read %s: %s", path, strerror(-rc));
 	for (const char *p = text ? text : ""; *p && rc == 0;) {
 		size_t l = strcspn(p, "\n");
 		char *line = strndup(p, l);
@@ -792,7 +784,7 @@ static int setup_ifupdown(struct guest *g, const struct dver *v, bool no_v6_auto
 		sbuf_release(&all);
 	}
 	if (rc == -ENOMEM && !g->err[0])
-		derr(g, rc, "out of memory writing %s", path);
+		guest_fail(g, rc, "out of memory writing %s", path);
 	sbuf_release(&st.out);
 	lines_free(&st.autos);
 	lines_free(&st.attrs);

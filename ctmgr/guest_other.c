@@ -22,17 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int oerr(struct guest *g, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int oerr(struct guest *g, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(g->err, sizeof(g->err), fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 /* ------------------------------------------------------- shared pieces */
 
 /* anything at path, the last component not followed */
@@ -185,16 +174,16 @@ static int suse_check_version(struct guest *g)
 			        v);
 			return 0;
 		}
-		return oerr(g, -ENOTSUP, "unsupported suse release '%s'", v);
+		return guest_fail(g, -ENOTSUP, "unsupported suse release '%s'", v);
 	}
 	if (strlen(v) == 8 && strspn(v, "0123456789") == 8) {
 		unsigned long date = strtoul(v, NULL, 10);
 		unsigned long year = date / 10000, month = date / 100 % 100, day = date % 100;
 		if (year >= 2017 && month <= 12 && day <= 31)
 			return 0;
-		return oerr(g, -ENOTSUP, "unsupported suse tumbleweed release '%s'", v);
+		return guest_fail(g, -ENOTSUP, "unsupported suse tumbleweed release '%s'", v);
 	}
-	return oerr(g, -ENOTSUP, "unrecognized suse release '%s'", v);
+	return guest_fail(g, -ENOTSUP, "unrecognized suse release '%s'", v);
 }
 
 /* securetty, the systemd-firstboot defaults, no LXC_NAME in /etc/hosts */
@@ -329,9 +318,9 @@ static int gentoo_check_version(struct guest *g)
 	char *line = guest_read_firstline(g, "/etc/gentoo-release");
 	int rc = 0;
 	if (!line || !line[0])
-		rc = oerr(g, -ENOENT, "unable to read version info");
+		rc = guest_fail(g, -ENOENT, "unable to read version info");
 	else if (strncasecmp(line, pre, sizeof(pre) - 1) != 0)
-		rc = oerr(g, -ENOTSUP, "unrecognized gentoo version: %s", line);
+		rc = guest_fail(g, -ENOTSUP, "unrecognized gentoo version: %s", line);
 	free(line);
 	return rc;
 }
@@ -370,7 +359,7 @@ static int gentoo_setup_init(struct guest *g)
 		return 0;
 	int rc = guest_read(g, "/etc/inittab", &data, &len);
 	if (rc)
-		return oerr(g, rc, "cannot read /etc/inittab: %s", strerror(-rc));
+		return guest_fail(g, rc, "cannot read /etc/inittab: %s", strerror(-rc));
 	struct sbuf b = SBUF_INIT;
 	size_t keep = 0;
 	for (char *p = data; *p;) {

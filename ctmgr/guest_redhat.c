@@ -40,17 +40,6 @@
 
 #define SPACE " \t\n\r\f\v" /* Perl's \s */
 
-static int rherr(struct guest *g, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int rherr(struct guest *g, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(g->err, sizeof(g->err), fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 /* ------------------------------------------------------------ helpers */
 
 static const char *sd_dir(struct guest *g)
@@ -66,7 +55,7 @@ static int new_uuid(struct guest *g, char out[37])
 	memset(u, 0, sizeof(u));
 	if (!g->seeded) {
 		if (getrandom(u, sizeof(u), 0) != (ssize_t)sizeof(u))
-			return rherr(g, -EIO, "no random bytes for a UUID");
+			return guest_fail(g, -EIO, "no random bytes for a UUID");
 		u[6] = (unsigned char)((u[6] & 0x0f) | 0x40);
 		u[8] = (unsigned char)((u[8] & 0x3f) | 0x80);
 	}
@@ -79,23 +68,6 @@ static int new_uuid(struct guest *g, char out[37])
 static bool path_exists(struct guest *g, const char *path)
 {
 	return guest_is_file(g, path) || guest_is_dir(g, path) || guest_is_symlink(g, path);
-}
-
-/* the first line that is exactly old replaced by new (malloc'd), or NULL */
-static char *replace_first_line(const char *data, const char *old, const char *new)
-{
-	size_t ol = strlen(old);
-	for (const char *p = data; *p;) {
-		size_t l = strcspn(p, "\n");
-		if (l == ol && !strncmp(p, old, ol)) {
-			struct sbuf b = SBUF_INIT;
-			sbuf_add(&b, data, (size_t)(p - data));
-			sbuf_addf(&b, "%s%s", new, p + l);
-			return sbuf_detach(&b, NULL);
-		}
-		p += l + (p[l] == '\n');
-	}
-	return NULL;
 }
 
 /* ------------------------------------------------------------ versions */
@@ -125,12 +97,12 @@ static int centos_version(struct guest *g, char *ver, size_t len, double *v)
 {
 	char *line = guest_read_firstline(g, "/etc/redhat-release");
 	if (!line)
-		return rherr(g, -ENOTSUP, "unable to read version info");
+		return guest_fail(g, -ENOTSUP, "unable to read version info");
 	int rc = 0;
 	if (parse_release(line, ver, len))
 		*v = strtod(ver, NULL);
 	else
-		rc = rherr(g, -ENOTSUP, "unable to parse centos version '%s'", line);
+		rc = guest_fail(g, -ENOTSUP, "unable to parse centos version '%s'", line);
 	free(line);
 	return rc;
 }
@@ -143,7 +115,7 @@ static int centos_check_version(struct guest *g)
 	if (rc)
 		return rc;
 	if (v < 5)
-		return rherr(g, -ENOTSUP, "unsupported centos version '%s'", ver);
+		return guest_fail(g, -ENOTSUP, "unsupported centos version '%s'", ver);
 	if (v >= CENTOS_KNOWN + 1)
 		fprintf(stderr,
 		        "warning: centos version '%s' is newer than the known ones (up to %d) - "
@@ -162,7 +134,7 @@ static int fedora_check_version(struct guest *g)
 {
 	double v = fedora_version(g);
 	if (v < 22)
-		return rherr(g, -ENOTSUP, "unsupported Fedora release '%s'", g->version);
+		return guest_fail(g, -ENOTSUP, "unsupported Fedora release '%s'", g->version);
 	if (v > FEDORA_KNOWN)
 		fprintf(stderr,
 		        "warning: Fedora release '%s' is newer than the known ones (up to %d) - "
@@ -183,9 +155,9 @@ static int fixup_old_getty(struct guest *g)
 	if (!guest_is_file(g, getty) || guest_read(g, getty, &raw, &len))
 		return 0;
 	char *nraw = guest_is_file(g, cgetty)
-	    ? replace_first_line(raw, "ConditionPathExists=/dev/tty",
+	    ? guest_replace_line(raw, "ConditionPathExists=/dev/tty",
 	                         "ConditionPathExists=/dev/tty0")
-	    : replace_first_line(raw, "ConditionPathExists=/dev/tty0",
+	    : guest_replace_line(raw, "ConditionPathExists=/dev/tty0",
 	                         "ConditionPathExists=/dev/tty");
 	int rc = nraw ? guest_write(g, getty, nraw, strlen(nraw), 0) : 0;
 	free(nraw);
@@ -392,7 +364,7 @@ static int ipv4_cidr(struct guest *g, const char *cidr, char *addr, size_t alen,
 	snprintf(ip, sizeof(ip), "%.*s", slash ? (int)(slash - cidr) : 0, cidr);
 	if (!slash || strspn(slash + 1, "0123456789") != strlen(slash + 1) || len < 8 || len > 32 ||
 	    inet_pton(AF_INET, ip, a) != 1)
-		return rherr(g, -EINVAL, "unable to parse ipv4 address/mask");
+		return guest_fail(g, -EINVAL, "unable to parse ipv4 address/mask");
 	unsigned long m = len ? (0xffffffffUL << (32 - len)) & 0xffffffffUL : 0;
 	snprintf(addr, alen, "%s", ip);
 	snprintf(mask, 16, "%lu.%lu.%lu.%lu", m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255);
@@ -428,7 +400,7 @@ static int sysconfig_networking(struct guest *g, bool has4, bool has6)
 		return 0;
 	int rc = guest_read(g, path, &data, &len);
 	if (rc)
-		return rherr(g, rc, "cannot read %s: %s", path, strerror(-rc));
+		return guest_fail(g, rc, "cannot read %s: %s", path, strerror(-rc));
 	struct sbuf a = SBUF_INIT, b = SBUF_INIT;
 	if (has4)
 		set_yes(&a, data, "NETWORKING");
@@ -678,7 +650,7 @@ static int redhat_set_hostname(struct guest *g)
 	char *data;
 	size_t len;
 	if ((rc = guest_read(g, sysnet, &data, &len)))
-		return rherr(g, rc, "cannot read %s: %s", sysnet, strerror(-rc));
+		return guest_fail(g, rc, "cannot read %s: %s", sysnet, strerror(-rc));
 	set_sysconfig_hostname(&b, data, h);
 	rc = guest_write(g, sysnet, b.buf, b.len, 0);
 	sbuf_release(&b);

@@ -175,22 +175,12 @@ static int unpack(const struct ctc_conf *c, long id, const struct st_cfg *st, co
                   const struct create_secrets *sec, char *ostype, size_t oslen, char *err,
                   size_t errlen)
 {
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -EIO;
-	}
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(pfd[0]);
-		close(pfd[1]);
+	int pfd;
+	pid_t pid = fsu_fork_piped(&pfd, err, errlen);
+	if (pid < 0)
 		return -EAGAIN;
-	}
 	if (pid == 0) {
 		char e[1024] = "", os[64] = "", root[4096];
-		close(pfd[0]);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() == 1)
 			_exit(9);
@@ -201,11 +191,8 @@ static int unpack(const struct ctc_conf *c, long id, const struct st_cfg *st, co
 		unsigned ub, gb, cnt;
 		lxg_idmap(c, &ub, &gb, &cnt);
 		struct tpl_idmap map = { ub, gb, cnt };
-		if (unshare(CLONE_NEWNS) != 0 ||
-		    mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
-			snprintf(e, sizeof(e), "cannot create a mount namespace: %s",
-			         strerror(errno));
-		else if (ctr_mount_volumes(c, id, st, false, e, sizeof(e)) == 0) {
+		if (ctr_private_mounts(e, sizeof(e)) == 0 &&
+		    ctr_mount_volumes(c, id, st, false, e, sizeof(e)) == 0) {
 			if (chown(root, uid, gid) != 0)
 				snprintf(e, sizeof(e), "cannot chown %.900s: %s", root,
 				         strerror(errno));
@@ -217,25 +204,11 @@ static int unpack(const struct ctc_conf *c, long id, const struct st_cfg *st, co
 		}
 		if (e[0])
 			snprintf(os, sizeof(os), "!");
-		dprintf(pfd[1], "%s\n%s", os, e);
+		dprintf(pfd, "%s\n%s", os, e);
 		_exit(e[0] ? 1 : 0);
 	}
-	close(pfd[1]);
 	char buf[1200];
-	size_t got = 0;
-	for (ssize_t r;
-	     got + 1 < sizeof(buf) && (r = read(pfd[0], buf + got, sizeof(buf) - 1 - got));) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		got += (size_t)r;
-	}
-	buf[got] = '\0';
-	close(pfd[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	int status = fsu_collect(pid, pfd, buf, sizeof(buf));
 	char *nl = strchr(buf, '\n');
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !nl) {
 		snprintf(err, errlen, "unpacking the template failed: %s",

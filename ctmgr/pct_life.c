@@ -859,8 +859,7 @@ static int df_run(struct pct_ct *ct, struct dfjob *j, char *err, size_t errlen)
 			char e[1024];
 			close(pfd[0]);
 			if (!mounted &&
-			    (unshare(CLONE_NEWNS) != 0 ||
-			     mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0 ||
+			    (ctr_private_mounts(e, sizeof(e)) != 0 ||
 			     ctr_mount_volumes(ct->c, ct->id, st, true, e, sizeof(e)) != 0))
 				_exit(1);
 			_exit(df_measure(j));
