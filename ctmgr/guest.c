@@ -5,6 +5,7 @@
 #include "ctmgr/guest.h"
 #include "ctmgr/ctschema.h"
 #include "ctmgr/fsutil.h"
+#include "ctmgr/lxcgen.h"
 #include "pmxcfs/sbuf.h"
 
 #include <arpa/inet.h>
@@ -38,20 +39,61 @@ int guest_fail(struct guest *g, int rc, const char *fmt, ...)
 
 /* ------------------------------------------------------------ paths */
 
-/* path opened inside the rootfs, symlinks resolved as if chrooted there */
-static int in_root(const struct guest *g, const char *path, int flags, mode_t mode)
+/*
+ * path opened inside the rootfs, symlinks resolved as if chrooted there;
+ * xdev: RESOLVE_NO_XDEV as well (where we write: never into another mount
+ * below the rootfs, such as a host directory bind-mounted into the CT,
+ * which the guest could point /etc/... at with a symlinked directory).
+ */
+static int in_root_x(const struct guest *g, const char *path, int flags, mode_t mode, bool xdev)
 {
 	struct open_how how;
 	memset(&how, 0, sizeof(how));
 	how.flags = (uint64_t)(flags | O_CLOEXEC);
 	how.mode = (flags & O_CREAT) ? mode : 0;
-	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (xdev ? RESOLVE_NO_XDEV : 0);
 	while (*path == '/')
 		path++;
 	if (!*path)
 		path = ".";
 	long fd = syscall(SYS_openat2, g->root, path, &how, sizeof(how));
 	return fd < 0 ? -errno : (int)fd;
+}
+
+static int in_root(const struct guest *g, const char *path, int flags, mode_t mode)
+{
+	return in_root_x(g, path, flags, mode, false);
+}
+
+/*
+ * A regular file of the rootfs opened for reading: looked up with O_PATH,
+ * checked, then reopened, so a FIFO, device node or tty planted by the
+ * guest is never opened (no hang, no device side effects).
+ */
+static int open_regular(const struct guest *g, const char *path)
+{
+	struct stat st;
+	char proc[64];
+	int p = in_root(g, path, O_PATH, 0);
+	if (p < 0)
+		return p;
+	if (fstat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(p);
+		return -EINVAL;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p);
+	int fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int e = errno;
+	close(p);
+	return fd < 0 ? -e : fd;
+}
+
+/* Why a directory of the rootfs could not be opened (parent_of, in_root_x with xdev). */
+static const char *dir_why(int rc)
+{
+	return rc == -EXDEV ? "it is on another file system (a mount point in the container): "
+	                      "not written"
+	                    : strerror(-rc);
 }
 
 /* The directory of path (opened in the rootfs) and its last component. */
@@ -64,7 +106,7 @@ static int parent_of(const struct guest *g, const char *path, char *name, size_t
 		return -EINVAL;
 	snprintf(name, len, "%s", base);
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 0, path);
-	return in_root(g, dir[0] ? dir : "/", O_PATH | O_DIRECTORY, 0);
+	return in_root_x(g, dir[0] ? dir : "/", O_PATH | O_DIRECTORY, 0, true);
 }
 
 static bool stat_in_root(struct guest *g, const char *path, struct stat *st)
@@ -122,22 +164,17 @@ bool guest_ignored(struct guest *g, const char *path)
 
 int guest_read(struct guest *g, const char *path, char **data, size_t *len)
 {
-	/* O_NONBLOCK and regular files only: a FIFO or device planted by the guest cannot hang us */
-	struct stat st;
-	int fd = in_root(g, path, O_RDONLY | O_NONBLOCK, 0);
+	int fd = open_regular(g, path);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
 	struct sbuf b = SBUF_INIT;
 	char buf[8192];
 	ssize_t r;
 	while ((r = read(fd, buf, sizeof(buf))) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 || b.len > 16 * 1024 * 1024) {
+		/* configuration files: 1 MiB is plenty, and bounds what a guest costs us */
+		if (r < 0 || b.len > 1024 * 1024) {
 			int e = r < 0 ? -errno : -EFBIG;
 			close(fd);
 			sbuf_release(&b);
@@ -170,7 +207,7 @@ int guest_write(struct guest *g, const char *path, const char *data, size_t len,
 	int dfd = parent_of(g, path, name, sizeof(name));
 	if (dfd < 0)
 		return guest_fail(g, dfd, "cannot open the directory of %s in the container: %s",
-		                  path, strerror(-dfd));
+		                  path, dir_why(dfd));
 	uid_t uid = g->uid;
 	gid_t gid = g->gid;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
@@ -180,8 +217,17 @@ int guest_write(struct guest *g, const char *path, const char *data, size_t len,
 	} else if (!mode) {
 		mode = 0644;
 	}
-	snprintf(tmp, sizeof(tmp), ".%s.pve-tmp.%d", name, (int)getpid());
-	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* a random name: the guest cannot plant it beforehand */
+	int fd = -1;
+	for (int tries = 0; tries < 16 && fd < 0; tries++) {
+		unsigned r = 0;
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			r = (unsigned)getpid() * 2654435761u + (unsigned)tries;
+		snprintf(tmp, sizeof(tmp), ".%s.pve-tmp.%08x", name, r);
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0) {
 		int e = errno;
 		close(dfd);
@@ -209,6 +255,13 @@ int guest_write(struct guest *g, const char *path, const char *data, size_t len,
 	return rc;
 }
 
+int guest_write_sb(struct guest *g, const char *path, const struct sbuf *b, mode_t mode)
+{
+	if (b->oom)
+		return guest_fail(g, -ENOMEM, "out of memory writing %s", path);
+	return guest_write(g, path, b->buf ? b->buf : "", b->len, mode);
+}
+
 int guest_mkdirs(struct guest *g, const char *path, mode_t mode)
 {
 	char prefix[4096] = "";
@@ -221,10 +274,10 @@ int guest_mkdirs(struct guest *g, const char *path, mode_t mode)
 			break;
 		if (plen + n + 2 >= sizeof(prefix))
 			return guest_fail(g, -ENAMETOOLONG, "path too long: %s", path);
-		int dfd = in_root(g, plen ? prefix : "/", O_PATH | O_DIRECTORY, 0);
+		int dfd = in_root_x(g, plen ? prefix : "/", O_PATH | O_DIRECTORY, 0, true);
 		if (dfd < 0)
 			return guest_fail(g, dfd, "cannot open %s in the container: %s",
-			                  plen ? prefix : "/", strerror(-dfd));
+			                  plen ? prefix : "/", dir_why(dfd));
 		char comp[256];
 		snprintf(comp, sizeof(comp), "%.*s", (int)n, p);
 		if (mkdirat(dfd, comp, mode) == 0) {
@@ -270,7 +323,7 @@ int guest_symlink(struct guest *g, const char *target, const char *path)
 	int dfd = parent_of(g, path, name, sizeof(name));
 	if (dfd < 0)
 		return guest_fail(g, dfd, "cannot open the directory of %s: %s", path,
-		                  strerror(-dfd));
+		                  dir_why(dfd));
 	int rc = 0;
 	if (symlinkat(target, dfd, name) != 0 ||
 	    fchownat(dfd, name, g->uid, g->gid, AT_SYMLINK_NOFOLLOW) != 0)
@@ -281,7 +334,14 @@ int guest_symlink(struct guest *g, const char *target, const char *path)
 
 /* ---------------------------------------------------------------- regions */
 
-/* Perl's split(/\n/, s): empty trailing fields dropped */
+static void free_lines(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Perl's split(/\n/, s): empty trailing fields dropped; NULL when out of memory */
 static char **split_lines(const char *s, size_t *n)
 {
 	size_t cap = 16, k = 0;
@@ -290,26 +350,20 @@ static char **split_lines(const char *s, size_t *n)
 		return NULL;
 	for (const char *p = s; *p;) {
 		size_t l = strcspn(p, "\n");
-		if (k == cap) {
-			char **nv = realloc(v, (cap *= 2) * sizeof(*v));
-			if (!nv)
-				break;
-			v = nv;
+		char **nv = k < cap ? v : realloc(v, (cap *= 2) * sizeof(*v));
+		char *line = nv ? strndup(p, l) : NULL;
+		if (!line) { /* all or nothing: never a file with lines missing */
+			free_lines(nv ? nv : v, k);
+			return NULL;
 		}
-		v[k++] = strndup(p, l);
+		v = nv;
+		v[k++] = line;
 		p += l + (p[l] == '\n');
 	}
-	while (k > 0 && v[k - 1] && !v[k - 1][0])
+	while (k > 0 && !v[k - 1][0])
 		free(v[--k]);
 	*n = k;
 	return v;
-}
-
-static void free_lines(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
 }
 
 /* "#", spaces, "---", spaces, word, spaces, "PVE" at the start of the line */
@@ -345,7 +399,7 @@ int guest_modify_region(struct guest *g, const char *path, const char *data,
 	if (!guest_is_file(g, path)) {
 		if (have_data) {
 			sbuf_addf(&out, REGION_HEAD "\n%s" REGION_TAIL "\n", d.buf);
-			rc = guest_write(g, path, out.buf, out.len, perms);
+			rc = guest_write_sb(g, path, &out, perms);
 		}
 		goto done;
 	}
@@ -386,7 +440,7 @@ int guest_modify_region(struct guest *g, const char *path, const char *data,
 			else if (i < beg || i > end)
 				sbuf_addf(&out, "%s\n", lines[i]);
 		}
-		rc = guest_write(g, path, out.buf, out.len, perms);
+		rc = guest_write_sb(g, path, &out, perms);
 	} else if (have_data) {
 		struct sbuf content = SBUF_INIT;
 		for (size_t i = 0; i < n; i++)
@@ -400,7 +454,7 @@ int guest_modify_region(struct guest *g, const char *path, const char *data,
 			sbuf_addf(&out, "%s" REGION_HEAD "\n%s" REGION_TAIL "\n", content.buf,
 			          d.buf);
 		sbuf_release(&content);
-		rc = guest_write(g, path, out.buf, out.len, perms);
+		rc = guest_write_sb(g, path, &out, perms);
 	}
 	free_lines(lines, n);
 done:
@@ -409,30 +463,32 @@ done:
 	return rc;
 }
 
-/* the line starts (after blanks) with mark */
-static bool line_starts(const char *line, const char *mark)
-{
-	line += strspn(line, " \t");
-	return !strncmp(line, mark, strlen(mark));
-}
-
 char *guest_strip_regions(const char *text)
 {
-	/* from the first head line to the end of the last tail line after it */
-	const char *head = NULL, *tail_end = NULL;
+	/*
+	 * Every region, recognised the way guest_modify_region finds them
+	 * (the same loose markers), from a BEGIN line to the first END line
+	 * after it; an unterminated BEGIN keeps the rest.
+	 */
+	struct sbuf b = SBUF_INIT;
+	const char *head = NULL;
 	for (const char *p = text; *p;) {
 		size_t l = strcspn(p, "\n");
-		if (!head && line_starts(p, REGION_HEAD))
+		char line[128];
+		snprintf(line, sizeof(line), "%.*s", (int)(l < 127 ? l : 127), p);
+		const char *q = line + strspn(line, " \t");
+		if (!head && region_mark(q, "BEGIN", false)) {
 			head = p;
-		else if (head && line_starts(p, REGION_TAIL))
-			tail_end = p + l;
+		} else if (head && region_mark(q, "END", true)) {
+			head = NULL;
+		} else if (!head) {
+			sbuf_add(&b, p, l + (p[l] == '\n'));
+		}
 		p += l + (p[l] == '\n');
 	}
-	if (!head || !tail_end)
-		return strdup(text);
-	struct sbuf b = SBUF_INIT;
-	sbuf_add(&b, text, (size_t)(head - text));
-	sbuf_addf(&b, "%s", tail_end);
+	if (head)
+		sbuf_addf(&b, "%s", head);
+	sbuf_add(&b, "", 0);
 	return sbuf_detach(&b, NULL);
 }
 
@@ -813,7 +869,7 @@ int guest_setup_container_getty(struct guest *g)
 			p++;
 		}
 	}
-	int rc = changed ? guest_write(g, path, b.buf, b.len, 0) : 0;
+	int rc = changed ? guest_write_sb(g, path, &b, 0) : 0;
 	sbuf_release(&b);
 	free(raw);
 	return rc;
@@ -843,7 +899,7 @@ int guest_setup_securetty(struct guest *g)
 		if (!found)
 			sbuf_addf(&b, "%s\n", dev);
 	}
-	int rc = strcmp(b.buf, data) ? guest_write(g, "/etc/securetty", b.buf, b.len, 0) : 0;
+	int rc = strcmp(b.buf, data) ? guest_write_sb(g, "/etc/securetty", &b, 0) : 0;
 	sbuf_release(&b);
 	free(data);
 	return rc;
@@ -909,7 +965,7 @@ int guest_setup_systemd_networkd(struct guest *g)
 		if (routes.len)
 			sbuf_addf(&b, "%s", routes.buf);
 		snprintf(path, sizeof(path), "/etc/systemd/network/%s.network", d->name);
-		rc = guest_write(g, path, b.buf, b.len, 0);
+		rc = guest_write_sb(g, path, &b, 0);
 		sbuf_release(&b);
 		sbuf_release(&routes);
 	}
@@ -1019,7 +1075,7 @@ static void detect_arch(struct guest *g)
 		if (!path[0])
 			return;
 	}
-	int fd = in_root(g, path, O_RDONLY, 0);
+	int fd = open_regular(g, path);
 	if (fd < 0)
 		return;
 	ssize_t r = read(fd, h, sizeof(h));
@@ -1197,8 +1253,13 @@ static int randomize_crontab(struct guest *g)
 		}
 		char **lines = split_lines(data, &n);
 		free(data);
+		if (!lines) {
+			rc = guest_fail(g, -ENOMEM, "out of memory reading %s", files[i]);
+			free(files[i]);
+			continue;
+		}
 		struct sbuf b = SBUF_INIT;
-		for (size_t j = 0; lines && j < n; j++) {
+		for (size_t j = 0; j < n; j++) {
 			/* "<min> h dom mon dow root cmd": only root's entries */
 			const char *l = lines[j];
 			size_t dig = strspn(l, "0123456789");
@@ -1226,7 +1287,7 @@ static int randomize_crontab(struct guest *g)
 		}
 		if (lines)
 			free_lines(lines, n);
-		rc = guest_write(g, files[i], b.buf ? b.buf : "", b.len, 0);
+		rc = guest_write_sb(g, files[i], &b, 0);
 		sbuf_release(&b);
 		free(files[i]);
 	}
@@ -1243,7 +1304,7 @@ static int replace_pw(struct guest *g, const char *file, const char *user, const
 	if (rc)
 		return guest_fail(g, rc, "unable to open file '%s' - %s", file, strerror(-rc));
 	long last = (long)(time(NULL) / 86400);
-	if (!strncmp(epw, "$TEST$", 6)) /* the reference's regression-test marker */
+	if (g->seeded && !strncmp(epw, "$TEST$", 6)) /* the reference's old test marker */
 		last = 12345;
 	struct sbuf b = SBUF_INIT;
 	size_t ul = strlen(user);
@@ -1265,7 +1326,7 @@ static int replace_pw(struct guest *g, const char *file, const char *user, const
 			sbuf_add(&b, "\n", 1);
 		p += l + (p[l] == '\n');
 	}
-	rc = guest_write(g, file, b.buf ? b.buf : "", b.len, 0);
+	rc = guest_write_sb(g, file, &b, 0);
 	sbuf_release(&b);
 	free(data);
 	return rc;
@@ -1304,7 +1365,9 @@ static int set_root_password(struct guest *g, const char *password)
 		return 0;
 	if (!password) {
 		snprintf(epw, sizeof(epw), "*");
-	} else if (is_crypt_hash(password) || !strncmp(password, "$TEST$", 6)) {
+	} else if (is_crypt_hash(password) ||
+	           (g->seeded && !strncmp(password, "$TEST$", 6) && !strpbrk(password, ":\n"))) {
+		/* a hash as it is; "$TEST$..." only in deterministic (test) mode */
 		snprintf(epw, sizeof(epw), "%s", password);
 	} else {
 		static const char abc[] =
@@ -1379,13 +1442,29 @@ static int ssh_host_keys(struct guest *g)
 	char comment[300];
 	snprintf(comment, sizeof(comment), "root@%s", host ? host : "localhost");
 	int rc = 0;
+	/* the template's keys go, whatever their type: no two CTs share a host key */
+	int sfd = in_root_x(g, "/etc/ssh", O_RDONLY | O_DIRECTORY, 0, true);
+	DIR *sd = sfd >= 0 ? fdopendir(sfd) : NULL;
+	for (struct dirent *e; sd && (e = readdir(sd));) {
+		size_t l = strlen(e->d_name);
+		if (!strncmp(e->d_name, "ssh_host_", 9) &&
+		    ((l > 4 && !strcmp(e->d_name + l - 4, "_key")) ||
+		     (l > 8 && !strcmp(e->d_name + l - 8, "_key.pub"))) &&
+		    unlinkat(sfd, e->d_name, 0) != 0)
+			rc = guest_fail(g, -errno, "cannot remove /etc/ssh/%s: %s", e->d_name,
+			                strerror(errno));
+	}
+	if (sd)
+		closedir(sd);
+	else if (sfd >= 0)
+		close(sfd);
 	for (size_t i = 0; i < 3 && rc == 0; i++) {
 		char key[128], kpath[128], ferr[512];
 		snprintf(key, sizeof(key), "%s/ssh_host_%s_key", dir, types[i]);
 		const char *argv[] = { "ssh-keygen", "-q",    "-t", types[i], "-N", "",
 			               "-C",         comment, "-f", key,      NULL };
 		if (fsu_run(argv, ferr, sizeof(ferr))) {
-			fprintf(stderr, "warning: no SSH host keys: %s\n", ferr);
+			rc = guest_fail(g, -EIO, "cannot make SSH host keys: %s", ferr);
 			break;
 		}
 		for (int pub = 0; pub < 2 && rc == 0; pub++) {
@@ -1440,11 +1519,11 @@ int guest_open(struct guest *g, const char *rootdir, const struct ctc_conf *c)
 	if (g->root < 0)
 		return guest_fail(g, -errno, "cannot open the root file system %s: %s", rootdir,
 		                  strerror(errno));
-	struct stat st;
-	if (fstat(g->root, &st) == 0 && g->unprivileged) {
-		g->uid = st.st_uid; /* the template's root, shifted at unpacking */
-		g->gid = st.st_gid;
-	}
+	/* new files belong to the container's root: the id map's, not the rootfs owner's */
+	unsigned ub, gb, cnt;
+	lxg_idmap(c, &ub, &gb, &cnt);
+	g->uid = cnt ? ub : 0;
+	g->gid = cnt ? gb : 0;
 	guest_detect(g);
 	detect_arch(g);
 	g->distro = guest_distro_find(g->ostype);
@@ -1549,8 +1628,7 @@ int guest_setup_systemd_preset(struct guest *g, const char *const *extra)
 	          "disable sys-kernel-debug.mount\n");
 	for (size_t i = 0; extra && extra[i]; i++)
 		sbuf_addf(&b, "%s\n", extra[i]);
-	rc = b.oom ? -ENOMEM
-	           : guest_write(g, "/etc/systemd/system-preset/00-pve.preset", b.buf, b.len, 0);
+	rc = b.oom ? -ENOMEM : guest_write_sb(g, "/etc/systemd/system-preset/00-pve.preset", &b, 0);
 	sbuf_release(&b);
 	return rc;
 }
@@ -1577,7 +1655,7 @@ int guest_setup_container_getty_units(struct guest *g, const char *devttydir)
 			sbuf_add(&b, p++, 1);
 		}
 	}
-	int rc = changed ? guest_write(g, tmpl, b.buf, b.len, 0) : 0;
+	int rc = changed ? guest_write_sb(g, tmpl, &b, 0) : 0;
 	sbuf_release(&b);
 	free(raw);
 	int ttys = guest_tty_count(g);
@@ -1595,8 +1673,14 @@ int guest_setup_container_getty_units(struct guest *g, const char *devttydir)
 		if (i <= ttys && have_wants)
 			rc = guest_symlink(g, tmpl, lnk);
 	}
-	/* a masked getty.target would keep every console dark */
-	if (rc == 0)
+	/*
+	 * a masked getty.target (a link to /dev/null) would keep every console
+	 * dark; the reference removes whatever is there, we only the mask
+	 */
+	char target[64];
+	if (rc == 0 &&
+	    guest_readlink(g, "/etc/systemd/system/getty.target", target, sizeof(target)) >= 0 &&
+	    !strcmp(target, "/dev/null"))
 		guest_unlink(g, "/etc/systemd/system/getty.target");
 	return rc;
 }
@@ -1624,7 +1708,7 @@ int guest_setup_securetty_list(struct guest *g, const char *const *devs)
 		if (!found)
 			sbuf_addf(&b, "%s\n", devs[i]);
 	}
-	int rc = b.oom ? -ENOMEM : guest_write(g, "/etc/securetty", b.buf, b.len, 0);
+	int rc = guest_write_sb(g, "/etc/securetty", &b, 0);
 	sbuf_release(&b);
 	free(data);
 	return rc;

@@ -105,6 +105,9 @@ bool guest_ignored(struct guest *g, const char *path);
  * done.  The directory must exist.
  */
 int guest_write(struct guest *g, const char *path, const char *data, size_t len, mode_t mode);
+struct sbuf;
+/* guest_write of a buffer's text; -ENOMEM (nothing written) when building it ran out of memory */
+int guest_write_sb(struct guest *g, const char *path, const struct sbuf *b, mode_t mode);
 /* mkdir -p inside the rootfs, new directories owned by the container's root */
 int guest_mkdirs(struct guest *g, const char *path, mode_t mode);
 int guest_unlink(struct guest *g, const char *path); /* ENOENT is fine */

@@ -372,7 +372,7 @@ static int setup_inittab(struct guest *g, bool busybox, int debian_major)
 			          id);
 	}
 	if (rc == 0)
-		rc = b.oom ? -ENOMEM : guest_write(g, path, b.buf, b.len, 0);
+		rc = guest_write_sb(g, path, &b, 0);
 	sbuf_release(&b);
 	lines_free(&l);
 	return rc;
@@ -780,7 +780,7 @@ static int setup_ifupdown(struct guest *g, const struct dver *v, bool no_v6_auto
 			sbuf_addf(&all,
 			          "auto lo\niface lo inet loopback\niface lo inet6 loopback\n\n");
 		sbuf_add(&all, st.out.buf ? st.out.buf : "", st.out.len);
-		rc = all.oom || st.out.oom ? -ENOMEM : guest_write(g, path, all.buf, all.len, 0);
+		rc = st.out.oom ? -ENOMEM : guest_write_sb(g, path, &all, 0);
 		sbuf_release(&all);
 	}
 	if (rc == -ENOMEM && !g->err[0])
@@ -989,7 +989,7 @@ static int ubuntu_udev_fixup(struct guest *g)
 		struct sbuf b = SBUF_INIT;
 		sbuf_add(&b, data, (size_t)(at - data));
 		sbuf_addf(&b, "=0%s", at + 6);
-		rc = b.oom ? -ENOMEM : guest_write(g, path, b.buf, b.len, 0);
+		rc = guest_write_sb(g, path, &b, 0);
 		sbuf_release(&b);
 	}
 	free(data);
@@ -1085,7 +1085,7 @@ static int alpine_hosts_fixup(struct guest *g)
 		}
 	sbuf_add(&b, "\n", 1);
 	if (rc == 0)
-		rc = b.oom ? -ENOMEM : guest_write(g, "/etc/hosts", b.buf, b.len, 0);
+		rc = guest_write_sb(g, "/etc/hosts", &b, 0);
 	sbuf_release(&b);
 	lines_free(&l);
 	return rc;

@@ -69,7 +69,7 @@ static int fixup_old_getty(struct guest *g)
 			struct sbuf b = SBUF_INIT;
 			sbuf_add(&b, raw, (size_t)(p - raw));
 			sbuf_addf(&b, "%s%s", to, p + l);
-			rc = b.oom ? -ENOMEM : guest_write(g, getty, b.buf, b.len, 0);
+			rc = guest_write_sb(g, getty, &b, 0);
 			sbuf_release(&b);
 			break;
 		}
@@ -130,7 +130,7 @@ static int remove_lxc_name(struct guest *g)
 	sbuf_add(&b, "", 0);
 	if (!b.len) /* the reference writes a lone newline */
 		sbuf_add(&b, "\n", 1);
-	int rc = b.oom ? -ENOMEM : guest_write(g, "/etc/hosts", b.buf, b.len, 0);
+	int rc = guest_write_sb(g, "/etc/hosts", &b, 0);
 	sbuf_release(&b);
 	free(data);
 	return rc;
@@ -266,7 +266,7 @@ static int suse_setup_network(struct guest *g)
 		for (size_t k = 0; na > 1 && k < na; k++)
 			sbuf_addf(&data, "IPADDR_%zu=%s\n", k + 1, addrs[k]);
 		snprintf(path, sizeof(path), "/etc/sysconfig/network/ifcfg-%s", d->name);
-		rc = data.oom || routes.oom ? -ENOMEM : guest_write(g, path, data.buf, data.len, 0);
+		rc = routes.oom ? -ENOMEM : guest_write_sb(g, path, &data, 0);
 		/* our routes first, the user's kept after the region */
 		snprintf(path, sizeof(path), "/etc/sysconfig/network/ifroute-%s", d->name);
 		if (rc == 0)
@@ -380,7 +380,7 @@ static int gentoo_setup_init(struct guest *g)
 	for (int id = 1; id <= ttys; id++)
 		if (id != 7) /* X11's */
 			sbuf_addf(&b, "%d::respawn:/sbin/agetty 38400 tty%d\n", id, id);
-	rc = b.oom ? -ENOMEM : guest_write(g, "/etc/inittab", b.buf, b.len, 0);
+	rc = guest_write_sb(g, "/etc/inittab", &b, 0);
 	sbuf_release(&b);
 	free(data);
 	return rc;

@@ -231,7 +231,7 @@ static int remove_lxc_name_from_hosts(struct guest *g)
 	}
 	b.len = keep;
 	sbuf_add(&b, "\n", 1);
-	int rc = guest_write(g, "/etc/hosts", b.buf, b.len, 0);
+	int rc = guest_write_sb(g, "/etc/hosts", &b, 0);
 	sbuf_release(&b);
 	free(data);
 	return rc;
@@ -325,7 +325,9 @@ static int edit_file(struct guest *g, const char *path, char *(*fn)(const char *
 		return 0;
 	out = fn(data);
 	free(data);
-	int rc = guest_write(g, path, out ? out : "", out ? strlen(out) : 0, 0);
+	if (!out) /* out of memory: the file stays as it is */
+		return guest_fail(g, -ENOMEM, "out of memory editing %s", path);
+	int rc = guest_write(g, path, out, strlen(out), 0);
 	free(out);
 	return rc;
 }
@@ -410,7 +412,7 @@ static int sysconfig_networking(struct guest *g, bool has4, bool has6)
 		set_yes(&b, a.buf ? a.buf : "", "NETWORKING_IPV6");
 	else
 		sbuf_addf(&b, "%s", a.buf ? a.buf : "");
-	rc = guest_write(g, path, b.buf ? b.buf : "", b.len, 0);
+	rc = guest_write_sb(g, path, &b, 0);
 	sbuf_release(&a);
 	sbuf_release(&b);
 	free(data);
@@ -475,7 +477,7 @@ static int ifcfg_one(struct guest *g, const struct guest_net *d, const char *sea
 	sbuf_addf(&file, "DEVICE=%s\nONBOOT=yes\nUUID=%s\nBOOTPROTO=%s\n%s", d->name, uuid, boot,
 	          data.buf ? data.buf : "");
 	snprintf(path, sizeof(path), "/etc/sysconfig/network-scripts/ifcfg-%s", d->name);
-	if ((rc = guest_write(g, path, file.buf, file.len, 0)))
+	if ((rc = guest_write_sb(g, path, &file, 0)))
 		goto out;
 	snprintf(path, sizeof(path), "/etc/sysconfig/network-scripts/route-%s", d->name);
 	if ((rc = guest_modify_region(g, path, routes.buf, GUEST_PREPEND, 0, true)))
@@ -581,7 +583,7 @@ static int nm_one(struct guest *g, const struct guest_net *d, const char *search
 	/* a new file, so always 0600: NetworkManager skips keyfiles others may read */
 	if (!guest_ignored(g, path))
 		guest_unlink(g, path);
-	rc = guest_write(g, path, b.buf, b.len, 0600);
+	rc = guest_write_sb(g, path, &b, 0600);
 	sbuf_release(&b);
 	return rc;
 }
@@ -643,7 +645,7 @@ static int redhat_set_hostname(struct guest *g)
 		return rc;
 	struct sbuf b = SBUF_INIT;
 	sbuf_addf(&b, "%s\n", h);
-	rc = guest_write(g, "/etc/hostname", b.buf, b.len, 0);
+	rc = guest_write_sb(g, "/etc/hostname", &b, 0);
 	sbuf_release(&b);
 	if (rc || !guest_is_file(g, sysnet))
 		return rc;
@@ -652,7 +654,7 @@ static int redhat_set_hostname(struct guest *g)
 	if ((rc = guest_read(g, sysnet, &data, &len)))
 		return guest_fail(g, rc, "cannot read %s: %s", sysnet, strerror(-rc));
 	set_sysconfig_hostname(&b, data, h);
-	rc = guest_write(g, sysnet, b.buf, b.len, 0);
+	rc = guest_write_sb(g, sysnet, &b, 0);
 	sbuf_release(&b);
 	free(data);
 	return rc;

@@ -1,0 +1,2 @@
+# shellcheck shell=bash
+[ "$(stat -c %s "$ROOTFS/etc/hosts")" = 2000000 ] || { echo "etc/hosts changed"; exit 1; }
