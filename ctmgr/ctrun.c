@@ -784,6 +784,15 @@ int ctr_start(const struct ctc_conf *c, long id, const struct st_cfg *st, int ti
 			snprintf(err, errlen, "startup for container '%ld' failed", id);
 		return -EIO;
 	}
+	/* what the container runs with: ctmgrd's base for later changes */
+	char apath[4200], e2[256];
+	size_t alen;
+	char *atext = ctc_print(c, &alen);
+	snprintf(apath, sizeof(apath), "%s/applied.conf", dir);
+	if (!atext || ctf_write_atomic(apath, atext, alen, e2, sizeof(e2)) != 0)
+		fprintf(stderr, "warning: cannot record %s: %s\n", apath,
+		        atext ? e2 : "out of memory");
+	free(atext);
 	struct lxc_container *ct = open_ct(id);
 	bool ok = ct && ct->wait(ct, "RUNNING", timeout_s > 0 ? timeout_s : 30);
 	if (ct)

@@ -16,6 +16,7 @@
 #include "ctmgr/ctpending.h"
 #include "ctmgr/ctrun.h"
 #include "ctmgr/ctschema.h"
+#include "ctmgr/hotplug.h"
 #include "ctmgr/pct.h"
 
 #include <errno.h>
@@ -317,6 +318,53 @@ static const char *refuse_change(const struct ctc_conf *c, const char *key, cons
 	return NULL;
 }
 
+/*
+ * What ctmgrd made of the config pct set wrote for a running container:
+ * the keys applied live, and those waiting in [pve:pending] (with why, when
+ * a live change failed).  Without an answer within $PCT_HOTPLUG_TIMEOUT
+ * seconds (default 10) the change stays in the config for ctmgrd or the
+ * next start: a warning, not an error.
+ */
+static int report_hotplug(long id, const struct ctc_conf *c)
+{
+	size_t len;
+	char digest[41];
+	char *text = ctc_print(c, &len);
+	if (!text)
+		return fail("%s", "out of memory");
+	ctc_sha1_hex(text, len, digest);
+	free(text);
+	const char *t = getenv("PCT_HOTPLUG_TIMEOUT");
+	int timeout = t && atoi(t) > 0 ? atoi(t) : 10;
+	struct hp_result res;
+	if (hp_wait_verdict(id, digest, timeout * 1000, &res)) {
+		fprintf(stderr,
+		        "warning: no answer from ctmgrd within %d s: the change is in the config "
+		        "and takes effect when ctmgrd applies it or at the next start\n",
+		        timeout);
+		return 0;
+	}
+	/* pending: what ctmgrd left, and what pct set put there itself */
+	char pend[2048];
+	snprintf(pend, sizeof(pend), "%s", res.pending);
+	const struct ctc_section *p = c->pending;
+	for (size_t i = 0; p && i < p->nkeys; i++) {
+		const char *k = p->keys[i].key;
+		if (!strcmp(k, "delete")) /* "delete: a,!b": the keys */
+			k = p->keys[i].value;
+		size_t l = strlen(pend);
+		if (!strstr(pend, k))
+			snprintf(pend + l, sizeof(pend) - l, "%s%s", l ? " " : "", k);
+	}
+	if (res.applied[0])
+		printf("applied: %s\n", res.applied);
+	if (pend[0])
+		printf("pending: %s (takes effect at the next start)\n", pend);
+	if (res.failed[0])
+		fprintf(stderr, "warning: %s\n", res.failed);
+	return 0;
+}
+
 /* ctp_apply filter for a running container: the keys that may change now */
 static bool live_key(void *ctx, const char *key)
 {
@@ -428,9 +476,16 @@ static int cmd_set(int argc, char **argv)
 		rc = 0;
 	else
 		fail("%s", err);
+	if (rc == 0 && running) {
+		/* ctmgrd applies it: wait (bounded, without our lock) for its verdict */
+		close(lockfd);
+		lockfd = -1;
+		rc = report_hotplug(id, c);
+	}
 out:
 	ctc_free(c);
-	close(lockfd);
+	if (lockfd >= 0)
+		close(lockfd);
 	return rc;
 }
 

@@ -1,0 +1,278 @@
+/*
+ * ctmgrd.c - the per-node container daemon: watches this node's container
+ * configs through pmxcfs's change feed and brings running containers in
+ * line with every change, whoever made it (pct set, an editor, another
+ * node); see ctmgr/hotplug.h for what is applied live and what waits.
+ *
+ *   ctmgrd [-f] [--node NAME] [--state-dir DIR]
+ *
+ * -f: stay in the foreground, log to stderr as well.  --node: the node
+ * whose lxc/ directory to watch (default: pmxcfs's local node name).
+ * --state-dir (default /var/lib/ctmgrd, $CTMGRD_STATE_DIR): "version", the
+ * last feed version handled, so a restart resumes where it stopped (a
+ * history that no longer reaches back gives a resync: every config is
+ * reconciled again, which is harmless - reconciling is idempotent).
+ * One instance per node: /run/ctmgrd/ctmgrd.pid is locked.
+ *
+ * Outcomes go to syslog (daemon facility, tag ctmgrd) and, for failures
+ * and invalid configs, to the cluster log, naming the file and the reason;
+ * the verdict of each reconcile goes to /run/ctmgrd/<ID>.verdict for pct
+ * set.  SIGTERM/SIGINT stop it.
+ */
+#include "ctmgr/ctfile.h"
+#include "ctmgr/fsutil.h"
+#include "ctmgr/hotplug.h"
+#include "proto/pmxcfs_client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+static bool foreground;
+static char node[64];
+static char prefix[160]; /* "nodes/<node>/lxc/" */
+static char state_dir[4096];
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void logmsg(int pri, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logmsg(int pri, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	syslog(pri, "%s", buf);
+	if (foreground)
+		fprintf(stderr, "ctmgrd: %s\n", buf);
+}
+
+/* a cluster-log entry (best effort: the feed connection is busy watching) */
+static void clusterlog(int pri, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void clusterlog(int pri, const char *fmt, ...)
+{
+	char buf[512];
+	struct pmxcfs_client *c;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	logmsg(pri, "%s", buf);
+	if (pmxcfs_connect(NULL, &c) == 0) {
+		pmxcfs_log(c, pri, "ctmgrd", "root@pam", buf);
+		pmxcfs_disconnect(c);
+	}
+}
+
+static void save_version(uint64_t v)
+{
+	char path[4200], text[32], err[256];
+	snprintf(path, sizeof(path), "%s/version", state_dir);
+	snprintf(text, sizeof(text), "%" PRIu64 "\n", v);
+	if (ctf_write_atomic(path, text, strlen(text), err, sizeof(err)))
+		logmsg(LOG_WARNING, "%s", err);
+}
+
+static uint64_t load_version(void)
+{
+	char path[4200];
+	unsigned long long v = 0;
+	snprintf(path, sizeof(path), "%s/version", state_dir);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/* The CT id of "nodes/<node>/lxc/<id>.conf", or -1. */
+static long conf_id(const char *path)
+{
+	size_t pl = strlen(prefix), l = strlen(path);
+	char num[32];
+	if (strncmp(path, prefix, pl) != 0 || l <= pl + 5 || strcmp(path + l - 5, ".conf") != 0 ||
+	    l - pl - 5 >= sizeof(num))
+		return -1;
+	snprintf(num, sizeof(num), "%.*s", (int)(l - pl - 5), path + pl);
+	return ctf_parse_id(num);
+}
+
+static void reconcile(long id)
+{
+	char path[4096], err[1024];
+	struct hp_result res;
+	snprintf(path, sizeof(path), "%s/%s%ld.conf", ctf_root(), prefix, id);
+	int rc = hp_reconcile(id, path, &res, err, sizeof(err));
+	if (rc == -ENOENT)
+		return; /* gone meanwhile (destroyed, migrated away) */
+	if (rc) {
+		clusterlog(LOG_ERR, "CT %ld: config not applied: %s", id, err);
+	} else if (res.running && (res.applied[0] || res.pending[0])) {
+		logmsg(LOG_INFO, "CT %ld: applied [%s] pending [%s]", id, res.applied, res.pending);
+		if (res.failed[0])
+			clusterlog(LOG_WARNING, "CT %ld: left pending: %s", id, res.failed);
+	}
+	hp_write_verdict(id, &res);
+}
+
+/* List this node's configs at a version, reconcile each, and watch from there. */
+static int resync(struct pmxcfs_client *c, uint64_t *version)
+{
+	struct pmxcfs_entry *ents;
+	size_t n;
+	uint64_t v;
+	int rc = pmxcfs_list(c, prefix, &ents, &n, &v);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n && !stop; i++) {
+		long id = ents[i].type == 2 ? conf_id(ents[i].path) : -1;
+		if (id > 0)
+			reconcile(id);
+	}
+	pmxcfs_entries_free(ents, n);
+	*version = v;
+	save_version(v);
+	return pmxcfs_watch(c, prefix, v, 0, NULL);
+}
+
+static int serve(void)
+{
+	struct pmxcfs_client *c = NULL;
+	int rc = pmxcfs_connect(NULL, &c);
+	if (rc)
+		return rc;
+	uint64_t version = load_version(), start = 0;
+	if (version == 0)
+		rc = resync(c, &version);
+	else
+		rc = pmxcfs_watch(c, prefix, version, 0, &start);
+	if (rc == 0)
+		logmsg(LOG_INFO, "watching /etc/pve/%s from version %" PRIu64, prefix, version);
+	while (rc == 0 && !stop) {
+		struct pollfd p = { .fd = pmxcfs_fd(c), .events = POLLIN };
+		poll(&p, 1, 1000);
+		struct pmxcfs_event ev;
+		int got = 0;
+		while (!stop && (got = pmxcfs_next_event(c, &ev, 0)) == 1) {
+			if (ev.kind == PMXCFS_EV_RESYNC) {
+				logmsg(LOG_NOTICE,
+				       "resync requested (reason %d): reconciling every config",
+				       ev.reason);
+				rc = resync(c, &version);
+				break;
+			}
+			version = ev.version;
+			long id = conf_id(ev.path);
+			const char *op = ipc_op_name(ev.op);
+			/* a config written, created or moved here (migration) */
+			if (id > 0 && op &&
+			    (!strcmp(op, "put") || !strcmp(op, "create") ||
+			     !strcmp(op, "rename-to")))
+				reconcile(id);
+			else if (id > 0 && op && !strcmp(op, "rename-from"))
+				logmsg(LOG_INFO, "CT %ld moved away (%s)", id, ev.path2);
+			save_version(version);
+		}
+		if (got < 0)
+			rc = got;
+	}
+	pmxcfs_disconnect(c);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *sd = getenv("CTMGRD_STATE_DIR");
+	snprintf(state_dir, sizeof(state_dir), "%s", sd && sd[0] ? sd : "/var/lib/ctmgrd");
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-f"))
+			foreground = true;
+		else if (!strcmp(argv[i], "--node") && i + 1 < argc)
+			snprintf(node, sizeof(node), "%s", argv[++i]);
+		else if (!strcmp(argv[i], "--state-dir") && i + 1 < argc)
+			snprintf(state_dir, sizeof(state_dir), "%s", argv[++i]);
+		else {
+			fprintf(stderr, "usage: ctmgrd [-f] [--node NAME] [--state-dir DIR]\n");
+			return 2;
+		}
+	}
+	openlog("ctmgrd", LOG_PID, LOG_DAEMON);
+	if (!node[0]) {
+		struct pmxcfs_client *c;
+		struct pmxcfs_status st;
+		int rc = pmxcfs_connect(NULL, &c);
+		if (rc == 0) {
+			rc = pmxcfs_status(c, &st);
+			if (rc == 0) {
+				snprintf(node, sizeof(node), "%s", st.local_name);
+				pmxcfs_status_clear(&st);
+			}
+			pmxcfs_disconnect(c);
+		}
+		if (rc || !node[0]) {
+			fprintf(stderr,
+			        "ctmgrd: cannot ask pmxcfs for this node's name: %s (is "
+			        "pmxcfs running? --node NAME)\n",
+			        strerror(-rc));
+			return 1;
+		}
+	}
+	snprintf(prefix, sizeof(prefix), "nodes/%s/lxc/", node);
+	if (fsu_mkdirs(state_dir, 0700) || fsu_mkdirs(hp_run_dir(), 0755)) {
+		fprintf(stderr, "ctmgrd: cannot create %s or %s\n", state_dir, hp_run_dir());
+		return 1;
+	}
+	char pidpath[4200];
+	snprintf(pidpath, sizeof(pidpath), "%s/ctmgrd.pid", hp_run_dir());
+	int pidfd = open(pidpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (pidfd < 0 || flock(pidfd, LOCK_EX | LOCK_NB) != 0) {
+		fprintf(stderr, "ctmgrd: another ctmgrd runs on this node (%s is locked)\n",
+		        pidpath);
+		return 1;
+	}
+	if (!foreground && daemon(0, 0) != 0) {
+		fprintf(stderr, "ctmgrd: daemon: %s\n", strerror(errno));
+		return 1;
+	}
+	char pidtext[32];
+	snprintf(pidtext, sizeof(pidtext), "%d\n", (int)getpid());
+	if (ftruncate(pidfd, 0) != 0 || write(pidfd, pidtext, strlen(pidtext)) < 0)
+		logmsg(LOG_WARNING, "cannot write %s", pidpath);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	logmsg(LOG_INFO, "starting for node %s", node);
+	/* pmxcfs restarts: connect again, resuming from the saved version */
+	while (!stop) {
+		int rc = serve();
+		if (stop)
+			break;
+		logmsg(LOG_WARNING, "lost pmxcfs (%s); connecting again", strerror(-rc));
+		for (int i = 0; i < 10 && !stop; i++)
+			usleep(100 * 1000);
+	}
+	logmsg(LOG_INFO, "stopping");
+	close(pidfd);
+	return 0;
+}

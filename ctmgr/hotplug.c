@@ -1,0 +1,455 @@
+/*
+ * hotplug.c - apply config changes to a running container; see hotplug.h.
+ */
+#include "ctmgr/hotplug.h"
+#include "ctmgr/ctconf.h"
+#include "ctmgr/ctfile.h"
+#include "ctmgr/ctpending.h"
+#include "ctmgr/ctrun.h"
+#include "ctmgr/fsutil.h"
+#include "ctmgr/lxcgen.h"
+#include "pmxcfs/sbuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lxc/lxccontainer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void hp_applied_path(long id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%ld/applied.conf", ctr_lxcpath(), id);
+}
+
+const char *hp_run_dir(void)
+{
+	const char *d = getenv("CTMGRD_RUN_DIR");
+	return d && d[0] ? d : "/run/ctmgrd";
+}
+
+static void add_word(char *list, size_t len, const char *w)
+{
+	size_t l = strlen(list);
+	snprintf(list + l, len - l, "%s%s", l ? " " : "", w);
+}
+
+/* keys that take effect without any action in a running container */
+static bool no_action(const char *key)
+{
+	static const char *const keys[] = { "description", "hostname", "lock", "onboot",
+		                            "protection",  "startup",  "tags", "cmode",
+		                            "console",     "tty" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i]))
+			return true;
+	return false;
+}
+
+static long long num(const struct ctc_section *s, const char *key, long long def)
+{
+	const char *v = ctc_get(s, key);
+	return v ? atoll(v) : def;
+}
+
+/* ------------------------------------------------------------ the cgroup */
+
+struct live {
+	struct lxc_container *ct;
+	struct lxg_host h;
+};
+
+static bool cg_set(struct live *l, const char *key, const char *fmt, long long a, long long b)
+{
+	char v[64];
+	snprintf(v, sizeof(v), fmt, a, b);
+	return l->ct->set_cgroup_item(l->ct, key, v);
+}
+
+static long long cg_get(struct live *l, const char *key)
+{
+	char v[64];
+	if (l->ct->get_cgroup_item(l->ct, key, v, sizeof(v)) <= 0)
+		return -1;
+	return !strncmp(v, "max", 3) ? -1 : atoll(v);
+}
+
+/* memory and swap (MiB) together, in the order the cgroup accepts */
+static bool set_memory(struct live *l, long long mem_mb, long long swap_mb, char *why, size_t len)
+{
+	long long mem = mem_mb << 20, swap = swap_mb << 20;
+	if (l->h.cgroup == LXG_CGROUP_V2) {
+		if (!cg_set(l, "memory.max", "%lld", mem, 0)) {
+			snprintf(why, len, "the cgroup refused memory.max = %lld", mem);
+			return false;
+		}
+		if (!cg_set(l, "memory.swap.max", "%lld", swap, 0)) {
+			snprintf(why, len, "the cgroup refused memory.swap.max = %lld", swap);
+			return false;
+		}
+		return true;
+	}
+	long long old_mem = cg_get(l, "memory.limit_in_bytes");
+	if (!l->h.memsw) {
+		if (cg_set(l, "memory.limit_in_bytes", "%lld", mem, 0))
+			return true;
+		snprintf(why, len, "cannot set the memory limit to %lld MiB (in use: more?)",
+		         mem_mb);
+		return false;
+	}
+	long long old_sw = cg_get(l, "memory.memsw.limit_in_bytes");
+	/* memsw >= memory at every step: raise memsw first, lower memory first */
+	bool ok;
+	if (mem + swap >= old_sw)
+		ok = cg_set(l, "memory.memsw.limit_in_bytes", "%lld", mem + swap, 0) &&
+		    cg_set(l, "memory.limit_in_bytes", "%lld", mem, 0);
+	else
+		ok = cg_set(l, "memory.limit_in_bytes", "%lld", mem, 0) &&
+		    cg_set(l, "memory.memsw.limit_in_bytes", "%lld", mem + swap, 0);
+	if (!ok) {
+		/* back to what it was, in the order that works from here */
+		if (old_sw >= 0)
+			cg_set(l, "memory.memsw.limit_in_bytes", "%lld",
+			       old_sw > mem + swap ? old_sw : mem + swap, 0);
+		if (old_mem >= 0)
+			cg_set(l, "memory.limit_in_bytes", "%lld", old_mem, 0);
+		if (old_sw >= 0)
+			cg_set(l, "memory.memsw.limit_in_bytes", "%lld", old_sw, 0);
+		snprintf(why, len,
+		         "cannot set memory %lld MiB + swap %lld MiB (the container uses more than "
+		         "that?)",
+		         mem_mb, swap_mb);
+	}
+	return ok;
+}
+
+static bool set_cpulimit(struct live *l, const char *v, char *why, size_t len)
+{
+	double limit = v ? atof(v) : 0;
+	long long quota = limit > 0 ? (long long)(limit * 100000 + 0.5) : -1;
+	bool ok;
+	if (l->h.cgroup == LXG_CGROUP_V2)
+		ok = quota > 0 ? cg_set(l, "cpu.max", "%lld %lld", quota, 100000)
+		               : cg_set(l, "cpu.max", "max %lld", 100000, 0);
+	else
+		ok = cg_set(l, "cpu.cfs_period_us", "%lld", 100000, 0) &&
+		    cg_set(l, "cpu.cfs_quota_us", "%lld", quota, 0);
+	if (!ok)
+		snprintf(why, len, "the cgroup refused the cpu limit %s", v ? v : "(none)");
+	return ok;
+}
+
+static bool set_cpuunits(struct live *l, const char *v, char *why, size_t len)
+{
+	bool ok;
+	if (l->h.cgroup == LXG_CGROUP_V2) {
+		long long u = v ? atoll(v) : 100;
+		ok = cg_set(l, "cpu.weight", "%lld", u < 1 ? 1 : u > 10000 ? 10000 : u, 0);
+	} else {
+		long long u = v ? atoll(v) : 1024;
+		ok = cg_set(l, "cpu.shares", "%lld", u < 2 ? 2 : u > 262144 ? 262144 : u, 0);
+	}
+	if (!ok)
+		snprintf(why, len, "the cgroup refused cpuunits %s", v ? v : "(default)");
+	return ok;
+}
+
+static bool set_cores(struct live *l, const char *v, char *why, size_t len)
+{
+	long long n = v ? atoll(v) : 0;
+	if (n <= 0 || n > l->h.cpus)
+		n = l->h.cpus;
+	char list[1024] = "";
+	for (long long i = 0; i < n; i++) {
+		size_t k = strlen(list);
+		snprintf(list + k, sizeof(list) - k, "%s%d", i ? "," : "", l->h.cpu_ids[i]);
+	}
+	if (l->ct->set_cgroup_item(l->ct, "cpuset.cpus", list))
+		return true;
+	snprintf(why, len, "the cgroup refused cpuset.cpus = %s", list);
+	return false;
+}
+
+/* ---------------------------------------------------------- the reconcile */
+
+struct change {
+	char key[64];
+	char *oldv, *newv; /* NULL: absent */
+};
+
+struct changes {
+	struct change *v;
+	size_t n;
+};
+
+static void collect_change(void *ctx, const char *key, const char *oldv, const char *newv)
+{
+	struct changes *cs = ctx;
+	struct change *nv = realloc(cs->v, (cs->n + 1) * sizeof(*nv));
+	if (!nv)
+		return;
+	cs->v = nv;
+	struct change *c = &cs->v[cs->n++];
+	snprintf(c->key, sizeof(c->key), "%s", key);
+	c->oldv = oldv ? strdup(oldv) : NULL;
+	c->newv = newv ? strdup(newv) : NULL;
+}
+
+static void free_changes(struct changes *cs)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		free(cs->v[i].oldv);
+		free(cs->v[i].newv);
+	}
+	free(cs->v);
+}
+
+/* Move the keys marked pending back to their running values; their new values to [pve:pending]. */
+static int write_back(long id, const char *conf_path, const char *digest, const struct changes *cs,
+                      const bool *pend, char *err, size_t errlen)
+{
+	int lockfd = ctf_lock(id, 10, err, errlen);
+	if (lockfd < 0)
+		return lockfd;
+	struct ctc_conf *c = NULL;
+	int rc = ctc_load(conf_path, false, &c, NULL, err, errlen);
+	if (rc == 0 && strcmp(c->digest, digest) != 0)
+		rc = -EAGAIN; /* changed meanwhile: its own event follows */
+	for (size_t i = 0; rc == 0 && i < cs->n; i++) {
+		const struct change *ch = &cs->v[i];
+		if (!pend[i])
+			continue;
+		if (!strcmp(ch->key, "description"))
+			continue; /* (no action key: never pending) */
+		if (ch->oldv)
+			rc = ctc_set_raw(&c->main, ch->key, ch->oldv);
+		else
+			ctc_delete(&c->main, ch->key);
+		if (rc == 0)
+			rc = ch->newv ? ctp_set(c, ch->key, ch->newv, err, errlen)
+			              : ctp_delete(c, ch->key, false, err, errlen);
+	}
+	if (rc == 0 && (rc = ctc_check(c, err, errlen)) == 0) {
+		size_t len;
+		char *text = ctc_print(c, &len);
+		rc = text ? ctf_write_atomic(conf_path, text, len, err, errlen) : -ENOMEM;
+		free(text);
+	}
+	ctc_free(c);
+	close(lockfd);
+	return rc;
+}
+
+int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *err, size_t errlen)
+{
+	char apath[4200], name[32], why[512];
+	struct ctc_conf *cur = NULL, *app = NULL;
+	struct changes cs = { NULL, 0 };
+	bool *pend = NULL;
+	struct live l = { NULL, { 0 } };
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	/* an invalid config is applied in no part */
+	if ((rc = ctc_load(conf_path, true, &cur, NULL, err, errlen)))
+		return rc;
+	snprintf(res->digest, sizeof(res->digest), "%s", cur->digest);
+	if ((rc = ctc_check(cur, err, errlen)))
+		goto out;
+	pid_t pid;
+	if (ctr_state(id, &pid) != CTR_RUNNING)
+		goto out; /* stopped: everything takes effect at the next start */
+	res->running = true;
+	hp_applied_path(id, apath, sizeof(apath));
+	if (ctc_load(apath, false, &app, NULL, err, errlen)) {
+		/* started before applied.conf existed: take the config as it is */
+		size_t len;
+		char *text = ctc_print(cur, &len);
+		rc = text ? ctf_write_atomic(apath, text, len, err, errlen) : -ENOMEM;
+		free(text);
+		goto out;
+	}
+	ctp_diff(&app->main, &cur->main, collect_change, &cs);
+	if (!cs.n)
+		goto out;
+	pend = calloc(cs.n, sizeof(*pend));
+	snprintf(name, sizeof(name), "%ld", id);
+	l.ct = lxc_container_new(name, ctr_lxcpath());
+	if (!pend || !l.ct) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	/*
+	 * The cgroup layout as the container's monitor sees it (this process
+	 * may run where /sys has no cgroups, e.g. a cluster-sim node): asked
+	 * through liblxc.
+	 */
+	lxg_detect(&l.h);
+	char probe[64];
+	l.h.cgroup = l.ct->get_cgroup_item(l.ct, "memory.max", probe, sizeof(probe)) > 0
+	    ? LXG_CGROUP_V2
+	    : LXG_CGROUP_V1;
+	l.h.memsw = l.h.cgroup == LXG_CGROUP_V1 &&
+	    l.ct->get_cgroup_item(l.ct, "memory.memsw.limit_in_bytes", probe, sizeof(probe)) > 0;
+	bool mem_done = false, mem_ok = true;
+	char mem_why[512] = "";
+	for (size_t i = 0; i < cs.n; i++) {
+		const char *k = cs.v[i].key, *nv = cs.v[i].newv;
+		bool ok = true, live = true;
+		why[0] = '\0';
+		if (no_action(k)) {
+			/* nothing to do */
+		} else if (!strcmp(k, "memory") || !strcmp(k, "swap")) {
+			/* set together: a failure keeps both pending */
+			if (!mem_done) {
+				mem_done = true;
+				mem_ok = set_memory(&l, num(&cur->main, "memory", 512),
+				                    num(&cur->main, "swap", 512), mem_why,
+				                    sizeof(mem_why));
+			}
+			ok = mem_ok;
+			snprintf(why, sizeof(why), "%s", mem_why);
+		} else if (!strcmp(k, "cpulimit")) {
+			ok = set_cpulimit(&l, nv, why, sizeof(why));
+		} else if (!strcmp(k, "cpuunits")) {
+			ok = set_cpuunits(&l, nv, why, sizeof(why));
+		} else if (!strcmp(k, "cores")) {
+			ok = set_cores(&l, nv, why, sizeof(why));
+		} else {
+			live = false; /* takes effect at the next start */
+		}
+		if (live && ok) {
+			add_word(res->applied, sizeof(res->applied), k);
+			continue;
+		}
+		pend[i] = true;
+		add_word(res->pending, sizeof(res->pending), k);
+		if (!ok) {
+			size_t fl = strlen(res->failed);
+			snprintf(res->failed + fl, sizeof(res->failed) - fl, "%s%s: %s",
+			         fl ? "; " : "", k, why);
+		}
+	}
+	bool any_pending = false;
+	for (size_t i = 0; i < cs.n; i++)
+		any_pending |= pend[i];
+	if (any_pending) {
+		rc = write_back(id, conf_path, cur->digest, &cs, pend, err, errlen);
+		if (rc == -EAGAIN) {
+			rc = 0;
+			goto out;
+		}
+		if (rc)
+			goto out;
+		res->wrote_back = true;
+	}
+	/* the running state now: the config as written back */
+	{
+		struct ctc_conf *now = NULL;
+		char e2[256];
+		if (ctc_load(conf_path, false, &now, NULL, e2, sizeof(e2)) == 0) {
+			size_t len;
+			char *text = ctc_print(now, &len);
+			if (text)
+				rc = ctf_write_atomic(apath, text, len, err, errlen);
+			free(text);
+			ctc_free(now);
+		}
+	}
+out:
+	if (l.ct)
+		lxc_container_put(l.ct);
+	free(pend);
+	free_changes(&cs);
+	ctc_free(app);
+	ctc_free(cur);
+	return rc;
+}
+
+/* ------------------------------------------------------------- verdicts */
+
+/*
+ * The verdict file keeps the last VERDICTS outcomes, one line each:
+ * digest TAB running TAB applied TAB pending TAB failed.  A write-back
+ * makes a second reconcile right after the first: pct set must still
+ * find the verdict of the config it wrote.
+ */
+#define VERDICTS 16
+
+int hp_write_verdict(long id, const struct hp_result *res)
+{
+	char path[4200], err[256], line[4400];
+	if (fsu_mkdirs(hp_run_dir(), 0755))
+		return -EIO;
+	snprintf(path, sizeof(path), "%s/%ld.verdict", hp_run_dir(), id);
+	char *keep[VERDICTS];
+	size_t n = 0;
+	FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (n == VERDICTS - 1) {
+			free(keep[0]);
+			memmove(keep, keep + 1, (n - 1) * sizeof(*keep));
+			n--;
+		}
+		keep[n++] = strdup(line);
+	}
+	if (f)
+		fclose(f);
+	struct sbuf b = SBUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i])
+			sbuf_addf(&b, "%s", keep[i]);
+		free(keep[i]);
+	}
+	sbuf_addf(&b, "%s\t%d\t%s\t%s\t%s\n", res->digest, res->running, res->applied, res->pending,
+	          res->failed);
+	int rc = b.oom ? -ENOMEM : ctf_write_atomic(path, b.buf, b.len, err, sizeof(err));
+	sbuf_release(&b);
+	return rc;
+}
+
+/* the newest verdict of digest in CT id's file */
+static bool read_verdict(long id, const char *digest, struct hp_result *res)
+{
+	char path[4200], line[4400];
+	bool found = false;
+	snprintf(path, sizeof(path), "%s/%ld.verdict", hp_run_dir(), id);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char *field[5] = { line, NULL, NULL, NULL, NULL };
+		line[strcspn(line, "\n")] = '\0';
+		for (int i = 1; i < 5; i++) {
+			char *t = field[i - 1] ? strchr(field[i - 1], '\t') : NULL;
+			if (t)
+				*t = '\0';
+			field[i] = t ? t + 1 : NULL;
+		}
+		if (!field[4] || strcasecmp(field[0], digest) != 0)
+			continue;
+		memset(res, 0, sizeof(*res));
+		snprintf(res->digest, sizeof(res->digest), "%.40s", field[0]);
+		res->running = atoi(field[1]) != 0;
+		snprintf(res->applied, sizeof(res->applied), "%.1000s", field[2]);
+		snprintf(res->pending, sizeof(res->pending), "%.1000s", field[3]);
+		snprintf(res->failed, sizeof(res->failed), "%.2000s", field[4]);
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+int hp_wait_verdict(long id, const char *digest, int timeout_ms, struct hp_result *res)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+		if (read_verdict(id, digest, res))
+			return 0;
+		usleep(20 * 1000);
+	}
+	return -ETIMEDOUT;
+}

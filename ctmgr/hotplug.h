@@ -1,0 +1,56 @@
+/*
+ * hotplug.h - bring a running container in line with its config: what
+ * ctmgrd does on every change of /etc/pve/nodes/<node>/lxc/<ID>.conf.
+ *
+ * The state the container runs with is recorded in <lxcpath>/<ID>/
+ * applied.conf (written by ctr_start, rewritten here).  A change is the
+ * difference between that and the config's current section:
+ *   - keys that need no action (description, onboot, tags, hostname, ...)
+ *     are taken as they are;
+ *   - memory, swap, cpulimit, cpuunits and cores are applied to the
+ *     container's cgroup at once (cgroup v1 or v2; memory and swap in the
+ *     safe order when lowering);
+ *   - everything else, and a live change that fails (e.g. memory below
+ *     what the container uses), goes back to its running value in the
+ *     current section and into [pve:pending], applied at the next start.
+ * Writing the config back changes it again; the next run finds nothing to
+ * do, so there is no loop.  The outcome goes to a verdict file
+ * (/run/ctmgrd/<ID>.verdict, $CTMGRD_RUN_DIR) that pct set waits for.
+ */
+#ifndef CTMGR_HOTPLUG_H
+#define CTMGR_HOTPLUG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* <lxcpath>/<id>/applied.conf */
+void hp_applied_path(long id, char *buf, size_t len);
+
+/* What one reconcile did (key lists, space separated). */
+struct hp_result {
+	bool running; /* false: nothing to do, the config takes effect at start */
+	bool wrote_back; /* the config was rewritten (keys moved to pending) */
+	char digest[41]; /* of the config as it was processed */
+	char applied[1024];
+	char pending[1024];
+	char failed[2048]; /* "key: reason; ..." (also pending) */
+};
+
+/*
+ * Reconcile CT id with its config at conf_path (this node's).  An invalid
+ * config changes nothing: -EINVAL with err naming file, line and key.
+ * The per-CT lock ($PCT_LOCK_DIR) is held while the config is rewritten.
+ */
+int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *err, size_t errlen);
+
+/* $CTMGRD_RUN_DIR or /run/ctmgrd */
+const char *hp_run_dir(void);
+/* Write res as CT id's verdict file (atomically). */
+int hp_write_verdict(long id, const struct hp_result *res);
+/*
+ * Wait up to timeout_ms for the verdict of the config with this digest;
+ * 0 with res filled, -ETIMEDOUT.
+ */
+int hp_wait_verdict(long id, const char *digest, int timeout_ms, struct hp_result *res);
+
+#endif

@@ -1,0 +1,184 @@
+#!/bin/bash
+# tests/cluster/ctmgrd_test.sh - ctmgrd on a real 3-node cluster-sim
+# cluster with a running busybox container on node1: config changes made on
+# another node (an editor's write-and-rename on node3) reach the running
+# container's cgroup on node1; what cannot be applied live waits in
+# [pve:pending] and applies at the next start; an invalid edit applies
+# nothing and is logged; ctmgrd restarted resumes where it stopped; pct set
+# on a running container reports what was applied and what is pending.
+#
+#   ctmgrd_test.sh CASE   CTest runs each as ctmgrd.CASE (labels cluster, container)
+#   env: PMXCFS_BIN, CLUSTER_SIM, PCT, PVEAM, CTMGRD, PMXCFS_LOG
+set -euo pipefail
+
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname "$0")/lib.sh"
+case_script_init cm
+: "${PCT:=$SRC/build/ctmgr/pct}"
+: "${PVEAM:=$SRC/build/ctmgr/pveam}"
+: "${CTMGRD:=$SRC/build/ctmgr/ctmgrd}"
+: "${PMXCFS_LOG:=$SRC/build/pmxcfs/pmxcfs-log}"
+ID=410
+CONF=/etc/pve/nodes/node1/lxc/$ID.conf
+DAEMON=
+
+case_cleanup_extra() {
+	[ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null
+	on 1 lxc-stop -P "$TMP/lxc" -n "$ID" -k >/dev/null 2>&1 || true
+}
+trap case_cleanup EXIT
+
+pct_on() {
+	local n=$1
+	shift
+	on "$n" env PCT_LXC_PATH="$TMP/lxc" PCT_LOCK_TIMEOUT=5 "$PCT" "$@"
+}
+
+# ctmgrd on node1, in the foreground (its output in $TMP/ctmgrd.log)
+start_ctmgrd() {
+	(exec "$CLUSTER_SIM" --name "$NAME" exec 1 env PCT_LXC_PATH="$TMP/lxc" \
+		CTMGRD_STATE_DIR="$TMP/ctmgrd-state" "$CTMGRD" -f) >>"$TMP/ctmgrd.log" 2>&1 &
+	DAEMON=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q "watching" "$TMP/ctmgrd.log" 2>/dev/null && return 0
+		kill -0 "$DAEMON" 2>/dev/null || fail "ctmgrd exited: $(cat "$TMP/ctmgrd.log")"
+		sleep 0.05
+	done
+	fail "ctmgrd did not start: $(cat "$TMP/ctmgrd.log")"
+}
+
+stop_ctmgrd() {
+	kill "$DAEMON"
+	wait "$DAEMON" 2>/dev/null || true
+	DAEMON=
+}
+
+# edit CT 410's config on node N the way an editor does: a new file renamed over it
+edit_on() { # node sed-expression
+	on "$1" sh -c "sed -e '$2' $CONF >$CONF.new && mv $CONF.new $CONF"
+}
+
+# the container's cgroup value (as it sees it) on node1
+cg() {
+	pct_on 1 exec "$ID" -- cat "/sys/fs/cgroup/$1"
+}
+
+# wait until cg $1 is $2 (at most 10 s); the time it took in WAITED (ms)
+wait_cg() {
+	local i t0
+	t0=$(date +%s%N)
+	for ((i = 0; i < 200; i++)); do
+		if [ "$(cg "$1")" = "$2" ]; then
+			WAITED=$((($(date +%s%N) - t0) / 1000000))
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "$1 is $(cg "$1"), not $2, after 10 s (ctmgrd: $(tail -5 "$TMP/ctmgrd.log"))"
+}
+
+setup() {
+	sim up 3 >/dev/null
+	chmod 755 "$TMP"
+	mkdir -p "$TMP/vz" "$TMP/lxc"
+	PVE_STORAGE_DEFAULT_PATH=$TMP/vz "$PVEAM" build busybox >/dev/null
+	on 1 sh -c "printf 'dir: local\n\tpath %s\n\tcontent rootdir,images,vztmpl\n\tshared 1\n' '$TMP/vz' >/etc/pve/storage.cfg"
+	pct_on 1 create "$ID" local:vztmpl/busybox.tar.zst --hostname hot --rootfs local:0.05 \
+		--memory 128 --swap 64 2>/dev/null || fail "create"
+	pct_on 1 start "$ID" || fail "start"
+	[ "$(cg memory/memory.limit_in_bytes)" = $((128 << 20)) ] || fail "initial memory limit"
+	start_ctmgrd
+}
+
+t_live() {
+	setup
+	edit_on 3 's/^memory: .*/memory: 256/'
+	wait_cg memory/memory.limit_in_bytes $((256 << 20))
+	info "memory edited on node3 -> cgroup on node1: ${WAITED} ms"
+	[ "$(cg memory/memory.memsw.limit_in_bytes)" = $(((256 + 64) << 20)) ] || fail "memsw after memory"
+	edit_on 3 's/^swap: .*/swap: 32/'
+	wait_cg memory/memory.memsw.limit_in_bytes $(((256 + 32) << 20))
+	# lowering memory below memsw's old value: the safe order
+	edit_on 2 's/^memory: .*/memory: 64/'
+	wait_cg memory/memory.limit_in_bytes $((64 << 20))
+	[ "$(cg memory/memory.memsw.limit_in_bytes)" = $(((64 + 32) << 20)) ] || fail "memsw after lowering"
+	on 3 sh -c "echo 'cpulimit: 0.5' >>$CONF"
+	wait_cg cpu/cpu.cfs_quota_us 50000
+	on 3 sh -c "echo 'cpuunits: 512' >>$CONF"
+	wait_cg cpu/cpu.shares 512
+	# nothing moved to pending, the config is as written
+	case $(on 1 cat "$CONF") in *"[pve:pending]"*) fail "a live change went pending" ;; esac
+}
+
+t_pending() {
+	setup
+	edit_on 3 's/^ostype: .*/ostype: alpine/; s/^memory: .*/memory: 200/'
+	wait_cg memory/memory.limit_in_bytes $((200 << 20))
+	local i c
+	for ((i = 0; i < 100; i++)); do
+		c=$(on 1 cat "$CONF")
+		case $c in *"[pve:pending]"*"ostype: alpine"*) break ;; esac
+		sleep 0.1
+	done
+	case $c in *"[pve:pending]"*"ostype: alpine"*) ;; *) fail "ostype not pending: $c" ;; esac
+	local main=${c%%"[pve:pending]"*}
+	case $main in *"memory: 200"*) ;; *) fail "memory 200 not in the current section: $c" ;; esac
+	case $main in *"ostype: unmanaged"*) ;; *) fail "ostype changed in the current section: $c" ;; esac
+	# the write-back does not loop: the config stays put
+	local digest
+	digest=$(on 1 sha1sum "$CONF")
+	sleep 1
+	[ "$digest" = "$(on 1 sha1sum "$CONF")" ] || fail "the config keeps changing"
+	pct_on 1 pending "$ID" | grep -q "new ostype: alpine" || fail "pct pending"
+	# applied at the next start
+	pct_on 1 stop "$ID" || fail "stop"
+	pct_on 1 start "$ID" 2>/dev/null || fail "start"
+	c=$(on 1 cat "$CONF")
+	case $c in *"[pve:pending]"*) fail "pending left after a start: $c" ;; esac
+	case $c in *"ostype: alpine"*) ;; *) fail "ostype not applied at start: $c" ;; esac
+}
+
+t_invalid() {
+	setup
+	edit_on 3 's/^memory: .*/memory: banana/'
+	local i log=""
+	for ((i = 0; i < 100; i++)); do
+		log=$(on 1 "$PMXCFS_LOG" read 2>/dev/null | grep "CT $ID: config not applied" || true)
+		[ -n "$log" ] && break
+		sleep 0.1
+	done
+	[ -n "$log" ] || fail "no cluster log entry for the invalid config"
+	case $log in *"$ID.conf"*"line"*"memory"*) ;; *) fail "the entry does not name file, line and key: $log" ;; esac
+	[ "$(cg memory/memory.limit_in_bytes)" = $((128 << 20)) ] || fail "something was applied"
+	[ "$(pct_on 1 status "$ID")" = "status: running" ] || fail "the container stopped"
+	edit_on 3 's/^memory: .*/memory: 160/'
+	wait_cg memory/memory.limit_in_bytes $((160 << 20))
+}
+
+t_restart() {
+	setup
+	stop_ctmgrd
+	edit_on 3 's/^memory: .*/memory: 176/'
+	on 2 sh -c "echo 'cpuunits: 256' >>$CONF"
+	start_ctmgrd
+	wait_cg memory/memory.limit_in_bytes $((176 << 20))
+	wait_cg cpu/cpu.shares 256
+	grep -q "watching /etc/pve/nodes/node1/lxc/ from version" "$TMP/ctmgrd.log" || fail "no resume line"
+}
+
+t_pct_set() {
+	setup
+	local out
+	out=$(pct_on 1 set "$ID" --memory 192 --ostype alpine)
+	case $out in *"applied: memory"*) ;; *) fail "pct set did not report memory applied: $out" ;; esac
+	case $out in *"pending: ostype"*) ;; *) fail "pct set did not report ostype pending: $out" ;; esac
+	[ "$(cg memory/memory.limit_in_bytes)" = $((192 << 20)) ] || fail "memory after pct set"
+	# without ctmgrd: a bounded wait and a warning, the change stays in the config
+	stop_ctmgrd
+	out=$(on 1 env PCT_LXC_PATH="$TMP/lxc" PCT_HOTPLUG_TIMEOUT=1 "$PCT" set "$ID" --memory 208 2>&1)
+	case $out in *"no answer from ctmgrd"*) ;; *) fail "no warning without ctmgrd: $out" ;; esac
+	case $(on 1 cat "$CONF") in *"memory: 208"*) ;; *) fail "memory 208 not in the config" ;; esac
+}
+
+run_case "$@"
