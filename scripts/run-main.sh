@@ -38,7 +38,7 @@ done
 
 BUILD="$SRC/build"
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-make -C "$BUILD" -j"$(nproc)" pmxcfs pvecm pmxcfs-watch pmxcfs-log pct pveam pvesm >/dev/null
+make -C "$BUILD" -j"$(nproc)" pmxcfs pvecm pmxcfs-watch pmxcfs-log pct pveam pvesm ctmgrd >/dev/null
 PMXCFS="$BUILD/pmxcfs/pmxcfs"
 
 refused_second_config() { # a command that writes a second config of guest 100
@@ -78,8 +78,8 @@ SIM="$SRC/cluster-sim/cluster-sim"
 if "$SIM" status >/dev/null 2>&1; then
 	echo "== the simulated cluster 'sim' is already up"
 else
-	echo "== bringing up a simulated $NODES-node cluster (real corosync + pmxcfs per node)"
-	"$SIM" --pmxcfs "$PMXCFS" up "$NODES"
+	echo "== bringing up a simulated $NODES-node cluster (real corosync + pmxcfs + ctmgrd per node)"
+	CLUSTER_SIM_CTMGRD="$BUILD/ctmgr/ctmgrd" "$SIM" --pmxcfs "$PMXCFS" up "$NODES"
 fi
 "$SIM" status
 echo
@@ -126,6 +126,25 @@ echo "== node1: pct list; inside CT 100: host name, memory limit, eth0, a ping t
 "$SIM" exec node1 "$PCT" list
 # shellcheck disable=SC2016 # expanded in the container
 "$SIM" exec node1 "$PCT" exec 100 -- sh -c 'echo "hostname: $(hostname)"; echo "memory limit: $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"; ip -4 addr show eth0 | grep inet; ping -c1 -W2 10.10.1.1 | grep "bytes from"'
+# ctmgrd on every node (a cluster brought up before it existed has none yet)
+for ((k = 1; k <= NODES; k++)); do
+	case $("$SIM" pids "node$k") in
+	*ctmgrd=[0-9]*) ;;
+	*) CLUSTER_SIM_CTMGRD="$BUILD/ctmgr/ctmgrd" "$SIM" start "node$k" ctmgrd >/dev/null ;;
+	esac
+done
+echo
+echo "== $last edits CT 100's memory (sed -i on /etc/pve); ctmgrd on node1 applies it to the running container:"
+MEMFILE='cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max'
+echo "   before: $("$SIM" exec node1 "$PCT" exec 100 -- sh -c "$MEMFILE")"
+newmem=$(( $("$SIM" exec node1 sh -c "sed -n 's/^memory: //p' /etc/pve/nodes/node1/lxc/100.conf") == 256 ? 384 : 256 ))
+"$SIM" exec "$last" sed -i "s/^memory: .*/memory: $newmem/" /etc/pve/nodes/node1/lxc/100.conf
+for ((i = 0; i < 50; i++)); do
+	now=$("$SIM" exec node1 "$PCT" exec 100 -- sh -c "$MEMFILE")
+	[ "$now" = $((newmem << 20)) ] && break
+	sleep 0.1
+done
+echo "   after:  $now (memory: $newmem MiB)"
 echo
 echo "== $last reads its config (replicated over corosync)"
 "$SIM" exec "$last" sh -c 'cat /etc/pve/nodes/*/lxc/100.conf'
@@ -143,7 +162,10 @@ echo
 echo "== $last tries a second config of guest 100 in its own directory:"
 refused_second_config "$SIM" exec "$last" sh -c "echo x > /etc/pve/nodes/$last/lxc/100.conf"
 echo
-echo "The cluster is running, CT 100 runs on node1.  Try:"
+echo "The cluster is running with ctmgrd on every node, CT 100 runs on node1.  Try:"
+echo "  $SIM exec $last sed -i 's/^memory: .*/memory: 512/' /etc/pve/nodes/node1/lxc/100.conf"
+echo "  $SIM exec node1 $PCT exec 100 -- cat /sys/fs/cgroup/memory/memory.limit_in_bytes   # 536870912"
+echo "More:"
 echo "  $SIM exec node1 $PCT enter 100        # a shell in the container"
 echo "  $SIM exec node1 $PCT stop 100         # (start, shutdown, destroy, list, ...)"
 echo "  $SIM exec node2 bash                  # a shell inside node2"
