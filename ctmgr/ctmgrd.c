@@ -20,6 +20,7 @@
  * set.  SIGTERM/SIGINT stop it.
  */
 #include "ctmgr/ctfile.h"
+#include "ctmgr/ctrun.h"
 #include "ctmgr/fsutil.h"
 #include "ctmgr/hotplug.h"
 #include "proto/pmxcfs_client.h"
@@ -263,6 +264,15 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	logmsg(LOG_INFO, "starting for node %s", node);
+	/*
+	 * The containers' cgroups, written directly by the hot-plug: in a
+	 * namespace without them in /sys (cluster-sim nodes) mount them in a
+	 * private mount namespace of our own.  Without them, LXC's monitor
+	 * does the writes (slower).
+	 */
+	char perr[256];
+	if (ctr_private_mounts(perr, sizeof(perr)) || ctr_prepare_sys(perr, sizeof(perr)))
+		logmsg(LOG_WARNING, "no direct cgroup access (%s): going through LXC", perr);
 	/* pmxcfs restarts: connect again, resuming from the saved version */
 	while (!stop) {
 		int rc = serve();

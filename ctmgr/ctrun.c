@@ -655,7 +655,7 @@ int ctr_private_mounts(char *err, size_t errlen)
  * /sys/fs/cgroup: the ones mounted here, or (under "ip netns exec" and in
  * cluster-sim nodes, whose /sys has none) mounted anew.
  */
-static int prepare_sys(char *err, size_t errlen)
+int ctr_prepare_sys(char *err, size_t errlen)
 {
 	struct statfs sf;
 	int cg = open("/sys/fs/cgroup", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -752,7 +752,7 @@ int ctr_start(const struct ctc_conf *c, long id, const struct st_cfg *st, int ti
 		return (int)pid;
 	if (pid == 0) {
 		char e[1024] = "";
-		if (ctr_private_mounts(e, sizeof(e)) == 0 && prepare_sys(e, sizeof(e)) == 0 &&
+		if (ctr_private_mounts(e, sizeof(e)) == 0 && ctr_prepare_sys(e, sizeof(e)) == 0 &&
 		    write_config(c, id, path, e, sizeof(e)) == 0 &&
 		    ctr_mount_volumes(c, id, st, false, e, sizeof(e)) == 0 &&
 		    setup_guest(c, id, e, sizeof(e)) == 0) {

@@ -49,6 +49,13 @@ int ctr_mount_volumes(const struct ctc_conf *c, long id, const struct st_cfg *st
  * in it exits.  0 or -errno with err.
  */
 int ctr_private_mounts(char *err, size_t errlen);
+/*
+ * In a private mount namespace (ctr_private_mounts): a sysfs of this
+ * network namespace with the cgroup file systems at /sys/fs/cgroup (the
+ * ones mounted here, or mounted anew where /sys has none, as under
+ * "ip netns exec" and in cluster-sim nodes).  0 or -errno with err.
+ */
+int ctr_prepare_sys(char *err, size_t errlen);
 /* Unmount everything at and below <lxcpath>/<id>/rootfs (deepest first). */
 int ctr_unmount_volumes(long id, char *err, size_t errlen);
 /* Is something mounted at <lxcpath>/<id>/rootfs in this namespace? */

@@ -111,6 +111,32 @@ t_live() {
 	case $(on 1 cat "$CONF") in *"[pve:pending]"*) fail "a live change went pending" ;; esac
 }
 
+# a live change that cannot be made (memory below what the container
+# uses, no swap to push it to) stays pending with the reason in the cluster
+# log; the other keys of the same edit still apply
+t_partial() {
+	setup
+	# 40 MB in a tmpfs of the container: charged to its cgroup, and with
+	# swap 0 nowhere to go
+	pct_on 1 exec "$ID" -- sh -c 'mount -t tmpfs fill /mnt && dd if=/dev/zero of=/mnt/fill bs=1M count=40 2>/dev/null' ||
+		fail "cannot fill the container's memory"
+	[ "$(cg memory/memory.usage_in_bytes)" -gt $((40 << 20)) ] || fail "usage: $(cg memory/memory.usage_in_bytes)"
+	# one edit: memory and swap down (cannot be done), cpuunits (can)
+	edit_on 3 's/^memory: .*/memory: 16/; s/^swap: .*/swap: 0/; $a cpuunits: 300'
+	wait_cg cpu/cpu.shares 300
+	local c log="" i
+	for ((i = 0; i < 100; i++)); do
+		log=$(on 1 "$PMXCFS_LOG" read 2>/dev/null | grep "CT $ID: left pending: memory" || true)
+		[ -n "$log" ] && break
+		sleep 0.1
+	done
+	[ -n "$log" ] || fail "no cluster log entry for the failed memory change"
+	c=$(on 1 cat "$CONF")
+	case $c in *"[pve:pending]"*"memory: 16"*) ;; *) fail "memory 16 not pending: $c" ;; esac
+	case ${c%%"[pve:pending]"*} in *"memory: 128"*) ;; *) fail "the current section lost memory 128: $c" ;; esac
+	[ "$(cg memory/memory.limit_in_bytes)" = $((128 << 20)) ] || fail "the memory limit changed"
+}
+
 t_pending() {
 	setup
 	edit_on 3 's/^ostype: .*/ostype: alpine/; s/^memory: .*/memory: 200/'
