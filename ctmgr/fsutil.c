@@ -3,6 +3,8 @@
  */
 #include "ctmgr/fsutil.h"
 
+#include <sched.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -45,6 +47,11 @@ int fsu_rm_rf(const char *path)
 
 int fsu_run(const char *const *argv, char *err, size_t errlen)
 {
+	return fsu_run_netns(-1, argv, err, errlen);
+}
+
+int fsu_run_netns(int netns, const char *const *argv, char *err, size_t errlen)
+{
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC))
 		return -errno;
@@ -57,6 +64,10 @@ int fsu_run(const char *const *argv, char *err, size_t errlen)
 	if (pid == 0) {
 		dup2(fds[1], 1);
 		dup2(fds[1], 2);
+		if (netns >= 0 && setns(netns, CLONE_NEWNET) != 0) {
+			dprintf(2, "cannot enter the network namespace: %s\n", strerror(errno));
+			_exit(126);
+		}
 		execvp(argv[0], (char *const *)argv);
 		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

@@ -16,6 +16,8 @@ int fsu_rm_rf(const char *path);
  * "<prog> failed: <first line of its output>" in err.
  */
 int fsu_run(const char *const *argv, char *err, size_t errlen);
+/* The same in the network namespace netns (an fd of /proc/PID/ns/net; -1: ours). */
+int fsu_run_netns(int netns, const char *const *argv, char *err, size_t errlen);
 
 /*
  * fork() with a pipe from the child to the parent: returns 0 in the child

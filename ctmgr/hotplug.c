@@ -6,6 +6,7 @@
 #include "ctmgr/ctfile.h"
 #include "ctmgr/ctpending.h"
 #include "ctmgr/ctrun.h"
+#include "ctmgr/ctschema.h"
 #include "ctmgr/fsutil.h"
 #include "ctmgr/lxcgen.h"
 #include "pmxcfs/sbuf.h"
@@ -13,9 +14,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lxc/lxccontainer.h>
+#include <net/if.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -310,11 +314,182 @@ static bool set_cores(struct live *l, const char *v, char *why, size_t len)
 	return false;
 }
 
+/* ------------------------------------------------------------ interfaces */
+
+/* run ip with the arguments (NULL-terminated) here or, netns >= 0, there */
+static int run_ip(int netns, char *why, size_t len, ...)
+{
+	const char *argv[24] = { "ip" };
+	va_list ap;
+	va_start(ap, len);
+	size_t n = 1;
+	for (const char *a; n < 23 && (a = va_arg(ap, const char *));)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	return fsu_run_netns(netns, argv, why, len);
+}
+
+struct netconf {
+	char name[32], bridge[32], hwaddr[32], mtu[16], type[16];
+	char ip[64], gw[64], ip6[80], gw6[80];
+	bool down;
+	char extra[256]; /* rate, tag, trunks, firewall: not applied live */
+};
+
+static void parse_net(const char *v, struct netconf *n)
+{
+	char b[16];
+	memset(n, 0, sizeof(*n));
+	if (!v)
+		return;
+	cts_prop_get(v, NULL, "name", n->name, sizeof(n->name));
+	cts_prop_get(v, NULL, "bridge", n->bridge, sizeof(n->bridge));
+	cts_prop_get(v, NULL, "hwaddr", n->hwaddr, sizeof(n->hwaddr));
+	cts_prop_get(v, NULL, "mtu", n->mtu, sizeof(n->mtu));
+	cts_prop_get(v, NULL, "type", n->type, sizeof(n->type));
+	cts_prop_get(v, NULL, "ip", n->ip, sizeof(n->ip));
+	cts_prop_get(v, NULL, "gw", n->gw, sizeof(n->gw));
+	cts_prop_get(v, NULL, "ip6", n->ip6, sizeof(n->ip6));
+	cts_prop_get(v, NULL, "gw6", n->gw6, sizeof(n->gw6));
+	n->down = cts_prop_get(v, NULL, "link_down", b, sizeof(b)) == 1 && cts_parse_bool(b) == 1;
+	static const char *const extra[] = { "rate", "tag", "trunks", "firewall" };
+	for (size_t i = 0; i < 4; i++) {
+		char x[128];
+		if (cts_prop_get(v, NULL, extra[i], x, sizeof(x)) == 1) {
+			size_t l = strlen(n->extra);
+			snprintf(n->extra + l, sizeof(n->extra) - l, "%s=%s,", extra[i], x);
+		}
+	}
+}
+
+/* the container's addresses and default routes of interface n (inside) */
+static int set_addresses(int ns, const struct netconf *n, char *why, size_t len)
+{
+	int rc = run_ip(ns, why, len, "addr", "flush", "dev", n->name, "scope", "global", NULL);
+	if (rc == 0 && n->ip[0] && strchr(n->ip, '/'))
+		rc = run_ip(ns, why, len, "addr", "add", n->ip, "dev", n->name, NULL);
+	if (rc == 0 && n->gw[0])
+		rc = run_ip(ns, why, len, "route", "replace", "default", "via", n->gw, "dev",
+		            n->name, "onlink", NULL);
+	if (rc == 0 && n->ip6[0] && strchr(n->ip6, '/'))
+		rc = run_ip(ns, why, len, "-6", "addr", "add", n->ip6, "dev", n->name, NULL);
+	if (rc == 0 && n->gw6[0])
+		rc = run_ip(ns, why, len, "-6", "route", "replace", "default", "via", n->gw6, "dev",
+		            n->name, NULL);
+	return rc;
+}
+
+enum net_result { NET_OK, NET_FAILED, NET_NOT_LIVE };
+
+/*
+ * Interface idx of CT id, old -> new (NULL: absent), on its running init:
+ * added (veth pair veth<ID>i<N> on the bridge, the peer moved in with its
+ * name, MAC, MTU and addresses), removed, or changed in place (bridge, link
+ * state, addresses); a new name, MAC, type or MTU recreates it.  A new
+ * interface without a MAC gets one (*fixed: the value to write back).
+ */
+static enum net_result set_net(struct live *l, long id, int idx, const char *oldv, const char *newv,
+                               char **fixed, char *why, size_t len)
+{
+	struct netconf o, n;
+	char host[32], peer[32], pidtxt[32], path[64], mac[32];
+	parse_net(oldv, &o);
+	parse_net(newv, &n);
+	if ((newv && strcmp(o.extra, n.extra) != 0) || (n.type[0] && strcmp(n.type, "veth") != 0))
+		return NET_NOT_LIVE; /* rate, VLANs, firewall: at the next start */
+	snprintf(host, sizeof(host), "veth%ldi%d", id, idx);
+	snprintf(peer, sizeof(peer), "veth%ldp%d", id, idx);
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)l->init);
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)l->init);
+	int ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0) {
+		snprintf(why, len, "cannot open the container's network namespace: %s",
+		         strerror(errno));
+		return NET_FAILED;
+	}
+	enum net_result r = NET_OK;
+	bool recreate = oldv && newv &&
+	    (strcmp(o.name, n.name) || strcmp(o.hwaddr, n.hwaddr) || strcmp(o.mtu, n.mtu));
+	if (oldv && (!newv || recreate)) {
+		/* the host end takes its peer in the container with it */
+		char e2[256];
+		if (run_ip(-1, e2, sizeof(e2), "link", "del", host, NULL) &&
+		    strstr(e2, "Cannot find") == NULL) {
+			snprintf(why, len, "cannot remove %s: %s", host, e2);
+			r = NET_FAILED;
+		}
+	}
+	if (r == NET_OK && newv && (!oldv || recreate)) {
+		if (n.bridge[0] && if_nametoindex(n.bridge) == 0) {
+			snprintf(why, len, "bridge '%s' does not exist", n.bridge);
+			close(ns);
+			return NET_FAILED;
+		}
+		snprintf(mac, sizeof(mac), "%s", n.hwaddr);
+		if (!mac[0]) {
+			unsigned char b[3] = { 0 };
+			if (getrandom(b, sizeof(b), 0) != 3)
+				b[0] = (unsigned char)getpid();
+			snprintf(mac, sizeof(mac), "BC:24:11:%02X:%02X:%02X", b[0], b[1], b[2]);
+			size_t fl = strlen(newv) + 40;
+			*fixed = malloc(fl);
+			if (*fixed)
+				snprintf(*fixed, fl, "%s,hwaddr=%s", newv, mac);
+		}
+		int rc = n.mtu[0] ? run_ip(-1, why, len, "link", "add", host, "mtu", n.mtu, "type",
+		                           "veth", "peer", "name", peer, "mtu", n.mtu, NULL)
+		                  : run_ip(-1, why, len, "link", "add", host, "type", "veth",
+		                           "peer", "name", peer, NULL);
+		if (rc == 0)
+			rc = run_ip(-1, why, len, "link", "set", peer, "address", mac, NULL);
+		if (rc == 0 && n.bridge[0])
+			rc = run_ip(-1, why, len, "link", "set", host, "master", n.bridge, NULL);
+		if (rc == 0)
+			rc =
+			    run_ip(-1, why, len, "link", "set", host, n.down ? "down" : "up", NULL);
+		if (rc == 0)
+			rc = run_ip(-1, why, len, "link", "set", peer, "netns", pidtxt, NULL);
+		if (rc == 0)
+			rc = run_ip(ns, why, len, "link", "set", peer, "name", n.name, NULL);
+		if (rc == 0)
+			rc = run_ip(ns, why, len, "link", "set", n.name, "up", NULL);
+		if (rc == 0)
+			rc = set_addresses(ns, &n, why, len);
+		if (rc) {
+			char e2[256];
+			run_ip(-1, e2, sizeof(e2), "link", "del", host, NULL);
+			free(*fixed);
+			*fixed = NULL;
+			r = NET_FAILED;
+		}
+	} else if (r == NET_OK && newv) {
+		/* in place: the same pair */
+		int rc = 0;
+		if (strcmp(o.bridge, n.bridge) != 0)
+			rc = n.bridge[0]
+			    ? run_ip(-1, why, len, "link", "set", host, "master", n.bridge, NULL)
+			    : run_ip(-1, why, len, "link", "set", host, "nomaster", NULL);
+		if (rc == 0 && o.down != n.down)
+			rc =
+			    run_ip(-1, why, len, "link", "set", host, n.down ? "down" : "up", NULL);
+		if (rc == 0 &&
+		    (strcmp(o.ip, n.ip) || strcmp(o.gw, n.gw) || strcmp(o.ip6, n.ip6) ||
+		     strcmp(o.gw6, n.gw6)))
+			rc = set_addresses(ns, &n, why, len);
+		if (rc)
+			r = NET_FAILED;
+	}
+	close(ns);
+	return r;
+}
+
 /* ---------------------------------------------------------- the reconcile */
 
 struct change {
 	char key[64];
 	char *oldv, *newv; /* NULL: absent */
+	char *fixed; /* the value to write back in the current section (a generated MAC) */
 };
 
 struct changes {
@@ -333,6 +508,7 @@ static void collect_change(void *ctx, const char *key, const char *oldv, const c
 	snprintf(c->key, sizeof(c->key), "%s", key);
 	c->oldv = oldv ? strdup(oldv) : NULL;
 	c->newv = newv ? strdup(newv) : NULL;
+	c->fixed = NULL;
 }
 
 static void free_changes(struct changes *cs)
@@ -340,6 +516,7 @@ static void free_changes(struct changes *cs)
 	for (size_t i = 0; i < cs->n; i++) {
 		free(cs->v[i].oldv);
 		free(cs->v[i].newv);
+		free(cs->v[i].fixed);
 	}
 	free(cs->v);
 }
@@ -357,6 +534,10 @@ static int write_back(long id, const char *conf_path, const char *digest, const 
 		rc = -EAGAIN; /* changed meanwhile: its own event follows */
 	for (size_t i = 0; rc == 0 && i < cs->n; i++) {
 		const struct change *ch = &cs->v[i];
+		if (ch->fixed && !pend[i]) {
+			rc = ctc_set(&c->main, ch->key, ch->fixed, err, errlen);
+			continue;
+		}
 		if (!pend[i])
 			continue;
 		if (!strcmp(ch->key, "description"))
@@ -443,6 +624,11 @@ int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *er
 			ok = set_cpuunits(l, nv, why, sizeof(why));
 		} else if (!strcmp(k, "cores")) {
 			ok = set_cores(l, nv, why, sizeof(why));
+		} else if (!strncmp(k, "net", 3) && k[3] >= '0' && k[3] <= '9') {
+			enum net_result nr = set_net(l, id, atoi(k + 3), cs.v[i].oldv, nv,
+			                             &cs.v[i].fixed, why, sizeof(why));
+			live = nr != NET_NOT_LIVE;
+			ok = nr == NET_OK;
 		} else {
 			live = false; /* takes effect at the next start */
 		}
@@ -460,7 +646,7 @@ int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *er
 	}
 	bool any_pending = false;
 	for (size_t i = 0; i < cs.n; i++)
-		any_pending |= pend[i];
+		any_pending |= pend[i] || cs.v[i].fixed;
 	if (any_pending) {
 		rc = write_back(id, conf_path, cur->digest, &cs, pend, err, errlen);
 		if (rc == -EAGAIN) {
@@ -496,7 +682,7 @@ out:
 
 /*
  * The verdict file keeps the last VERDICTS outcomes, one line each:
- * digest TAB running TAB applied TAB pending TAB failed.  A write-back
+ * digest TAB running TAB applied TAB pending TAB failed TAB time (ns).  A write-back
  * makes a second reconcile right after the first: pct set must still
  * find the verdict of the config it wrote.
  */
@@ -527,15 +713,18 @@ int hp_write_verdict(long id, const struct hp_result *res)
 			sbuf_addf(&b, "%s", keep[i]);
 		free(keep[i]);
 	}
-	sbuf_addf(&b, "%s\t%d\t%s\t%s\t%s\n", res->digest, res->running, res->applied, res->pending,
-	          res->failed);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sbuf_addf(&b, "%s\t%d\t%s\t%s\t%s\t%lld\n", res->digest, res->running, res->applied,
+	          res->pending, res->failed,
+	          (long long)ts.tv_sec * 1000000000LL + (long long)ts.tv_nsec);
 	int rc = b.oom ? -ENOMEM : ctf_write_atomic(path, b.buf, b.len, err, sizeof(err));
 	sbuf_release(&b);
 	return rc;
 }
 
-/* the newest verdict of digest in CT id's file */
-static bool read_verdict(long id, const char *digest, struct hp_result *res)
+/* the newest verdict of digest in CT id's file, made at since_ns or later */
+static bool read_verdict(long id, const char *digest, long long since_ns, struct hp_result *res)
 {
 	char path[4200], line[4400];
 	bool found = false;
@@ -544,15 +733,16 @@ static bool read_verdict(long id, const char *digest, struct hp_result *res)
 	if (!f)
 		return false;
 	while (fgets(line, sizeof(line), f)) {
-		char *field[5] = { line, NULL, NULL, NULL, NULL };
+		char *field[6] = { line, NULL, NULL, NULL, NULL, NULL };
 		line[strcspn(line, "\n")] = '\0';
-		for (int i = 1; i < 5; i++) {
+		for (int i = 1; i < 6; i++) {
 			char *t = field[i - 1] ? strchr(field[i - 1], '\t') : NULL;
 			if (t)
 				*t = '\0';
 			field[i] = t ? t + 1 : NULL;
 		}
-		if (!field[4] || strcasecmp(field[0], digest) != 0)
+		/* the same text may have been reconciled before (a change undone) */
+		if (!field[5] || strcasecmp(field[0], digest) != 0 || atoll(field[5]) < since_ns)
 			continue;
 		memset(res, 0, sizeof(*res));
 		snprintf(res->digest, sizeof(res->digest), "%.40s", field[0]);
@@ -566,10 +756,11 @@ static bool read_verdict(long id, const char *digest, struct hp_result *res)
 	return found;
 }
 
-int hp_wait_verdict(long id, const char *digest, int timeout_ms, struct hp_result *res)
+int hp_wait_verdict(long id, const char *digest, long long since_ns, int timeout_ms,
+                    struct hp_result *res)
 {
 	for (int waited = 0; waited <= timeout_ms; waited += 20) {
-		if (read_verdict(id, digest, res))
+		if (read_verdict(id, digest, since_ns, res))
 			return 0;
 		usleep(20 * 1000);
 	}

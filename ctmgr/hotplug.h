@@ -48,9 +48,11 @@ const char *hp_run_dir(void);
 /* Write res as CT id's verdict file (atomically). */
 int hp_write_verdict(long id, const struct hp_result *res);
 /*
- * Wait up to timeout_ms for the verdict of the config with this digest;
- * 0 with res filled, -ETIMEDOUT.
+ * Wait up to timeout_ms for the verdict of the config with this digest,
+ * made at since_ns (CLOCK_REALTIME) or later; 0 with res filled, or
+ * -ETIMEDOUT.
  */
-int hp_wait_verdict(long id, const char *digest, int timeout_ms, struct hp_result *res);
+int hp_wait_verdict(long id, const char *digest, long long since_ns, int timeout_ms,
+                    struct hp_result *res);
 
 #endif

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int pct_fail(const char *fmt, ...)
@@ -325,7 +326,7 @@ static const char *refuse_change(const struct ctc_conf *c, const char *key, cons
  * seconds (default 10) the change stays in the config for ctmgrd or the
  * next start: a warning, not an error.
  */
-static int report_hotplug(long id, const struct ctc_conf *c)
+static int report_hotplug(long id, const struct ctc_conf *c, long long since_ns)
 {
 	size_t len;
 	char digest[41];
@@ -337,7 +338,7 @@ static int report_hotplug(long id, const struct ctc_conf *c)
 	const char *t = getenv("PCT_HOTPLUG_TIMEOUT");
 	int timeout = t && atoi(t) > 0 ? atoi(t) : 10;
 	struct hp_result res;
-	if (hp_wait_verdict(id, digest, timeout * 1000, &res)) {
+	if (hp_wait_verdict(id, digest, since_ns, timeout * 1000, &res)) {
 		fprintf(stderr,
 		        "warning: no answer from ctmgrd within %d s: the change is in the config "
 		        "and takes effect when ctmgrd applies it or at the next start\n",
@@ -472,6 +473,8 @@ static int cmd_set(int argc, char **argv)
 		fail("%s", err);
 		goto out;
 	}
+	struct timespec before;
+	clock_gettime(CLOCK_REALTIME, &before);
 	if (ctf_save(id, c, false, err, sizeof(err)) == 0)
 		rc = 0;
 	else
@@ -480,7 +483,8 @@ static int cmd_set(int argc, char **argv)
 		/* ctmgrd applies it: wait (bounded, without our lock) for its verdict */
 		close(lockfd);
 		lockfd = -1;
-		rc = report_hotplug(id, c);
+		rc =
+		    report_hotplug(id, c, (long long)before.tv_sec * 1000000000LL + before.tv_nsec);
 	}
 out:
 	ctc_free(c);

@@ -137,6 +137,38 @@ t_partial() {
 	[ "$(cg memory/memory.limit_in_bytes)" = $((128 << 20)) ] || fail "the memory limit changed"
 }
 
+# network interfaces of a running container: added (MAC generated and
+# written back, address inside, a ping through it), moved to another bridge
+# without being recreated, removed
+t_net() {
+	setup
+	on 1 sh -c 'ip link add vmbr0 type bridge && ip addr add 10.77.0.1/24 dev vmbr0 &&
+		ip link set vmbr0 up && ip link add vmbr1 type bridge && ip link set vmbr1 up'
+	local out mac idx
+	out=$(pct_on 1 set "$ID" --net1 name=eth1,bridge=vmbr0,ip=10.77.0.5/24)
+	case $out in *"applied: net1"*) ;; *) fail "net1 not applied: $out" ;; esac
+	mac=$(on 1 sed -n 's/^net1: .*hwaddr=\([0-9A-F:]*\).*/\1/p' "$CONF")
+	[ -n "$mac" ] || fail "no MAC written back: $(on 1 cat "$CONF")"
+	out=$(pct_on 1 exec "$ID" -- ip addr show eth1)
+	case $out in *"$(echo "$mac" | tr 'A-F' 'a-f')"*"10.77.0.5/24"*) ;; *) fail "eth1 inside: $out" ;; esac
+	pct_on 1 exec "$ID" -- ping -c1 -W2 10.77.0.1 >/dev/null || fail "no ping through eth1"
+	case $(on 1 ip link show "veth${ID}i1") in *"master vmbr0"*) ;; *) fail "host side not on vmbr0" ;; esac
+	idx=$(pct_on 1 exec "$ID" -- cat /sys/class/net/eth1/ifindex)
+	out=$(pct_on 1 set "$ID" --net1 "name=eth1,bridge=vmbr1,hwaddr=$mac,ip=10.77.0.5/24")
+	case $out in *"applied: net1"*) ;; *) fail "bridge change not applied: $out" ;; esac
+	case $(on 1 ip link show "veth${ID}i1") in *"master vmbr1"*) ;; *) fail "host side not on vmbr1" ;; esac
+	[ "$(pct_on 1 exec "$ID" -- cat /sys/class/net/eth1/ifindex)" = "$idx" ] || fail "eth1 was recreated"
+	out=$(pct_on 1 set "$ID" --delete net1 2>&1)
+	case $out in *"applied: net1"*) ;; *) fail "removal not applied: $out" ;; esac
+	pct_on 1 exec "$ID" -- ip link show eth1 >/dev/null 2>&1 && fail "eth1 still inside"
+	on 1 ip link show "veth${ID}i1" >/dev/null 2>&1 && fail "the host side is still there"
+	# a bridge that does not exist: pending, with the reason
+	out=$(pct_on 1 set "$ID" --net2 name=eth2,bridge=vmbr7 2>&1)
+	case $out in *"pending: net2"*"bridge 'vmbr7' does not exist"* | *"bridge 'vmbr7' does not exist"*"pending: net2"*) ;;
+	*) fail "a missing bridge: $out" ;; esac
+	return 0
+}
+
 t_pending() {
 	setup
 	edit_on 3 's/^ostype: .*/ostype: alpine/; s/^memory: .*/memory: 200/'
