@@ -23,6 +23,7 @@
 #include "ctmgr/ctrun.h"
 #include "ctmgr/fsutil.h"
 #include "ctmgr/hotplug.h"
+#include "ctmgr/migrate.h"
 #include "proto/pmxcfs_client.h"
 
 #include <errno.h>
@@ -42,7 +43,7 @@
 static volatile sig_atomic_t stop;
 static bool foreground;
 static char node[64];
-static char prefix[160]; /* "nodes/<node>/lxc/" */
+static char prefix[160]; /* "nodes/<node>/": lxc/<ID>.conf and ctmgrd/<ID>.start */
 static char state_dir[4096];
 
 static void on_signal(int sig)
@@ -104,23 +105,46 @@ static uint64_t load_version(void)
 	return v;
 }
 
-/* The CT id of "nodes/<node>/lxc/<id>.conf", or -1. */
+/* The CT id of "nodes/<node>/<dir>/<id><suffix>", or -1. */
+static long file_id(const char *path, const char *dir, const char *suffix)
+{
+	size_t pl = strlen(prefix), dl = strlen(dir), sl = strlen(suffix), l = strlen(path);
+	char num[32];
+	if (strncmp(path, prefix, pl) != 0 || strncmp(path + pl, dir, dl) != 0 ||
+	    path[pl + dl] != '/' || l <= pl + dl + 1 + sl || strcmp(path + l - sl, suffix) != 0 ||
+	    l - pl - dl - 1 - sl >= sizeof(num))
+		return -1;
+	snprintf(num, sizeof(num), "%.*s", (int)(l - pl - dl - 1 - sl), path + pl + dl + 1);
+	return ctf_parse_id(num);
+}
+
 static long conf_id(const char *path)
 {
-	size_t pl = strlen(prefix), l = strlen(path);
-	char num[32];
-	if (strncmp(path, prefix, pl) != 0 || l <= pl + 5 || strcmp(path + l - 5, ".conf") != 0 ||
-	    l - pl - 5 >= sizeof(num))
-		return -1;
-	snprintf(num, sizeof(num), "%.*s", (int)(l - pl - 5), path + pl);
-	return ctf_parse_id(num);
+	return file_id(path, "lxc", ".conf");
+}
+
+static long request_id(const char *path)
+{
+	return file_id(path, "ctmgrd", ".start");
+}
+
+/* a migration to this node: carry it out once request and config are both here */
+static void take_over(long id)
+{
+	char err[1024];
+	bool started;
+	int rc = mig_take_over(node, id, &started, err, sizeof(err));
+	if (rc)
+		clusterlog(LOG_ERR, "CT %ld: migration to %s: %s", id, node, err);
+	else if (started)
+		clusterlog(LOG_INFO, "CT %ld: migrated to %s and started", id, node);
 }
 
 static void reconcile(long id)
 {
 	char path[4096], err[1024];
 	struct hp_result res;
-	snprintf(path, sizeof(path), "%s/%s%ld.conf", ctf_root(), prefix, id);
+	snprintf(path, sizeof(path), "%s/%slxc/%ld.conf", ctf_root(), prefix, id);
 	int rc = hp_reconcile(id, path, &res, err, sizeof(err));
 	if (rc == -ENOENT)
 		return; /* gone meanwhile (destroyed, migrated away) */
@@ -144,9 +168,13 @@ static int resync(struct pmxcfs_client *c, uint64_t *version)
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < n && !stop; i++) {
-		long id = ents[i].type == 2 ? conf_id(ents[i].path) : -1;
-		if (id > 0)
+		long id = ents[i].type == 2 ? conf_id(ents[i].path) : -1, rid;
+		if (id > 0) {
+			take_over(id);
 			reconcile(id);
+		} else if (ents[i].type == 2 && (rid = request_id(ents[i].path)) > 0) {
+			take_over(rid);
+		}
 	}
 	pmxcfs_entries_free(ents, n);
 	*version = v;
@@ -183,13 +211,20 @@ static int serve(void)
 			version = ev.version;
 			long id = conf_id(ev.path);
 			const char *op = ipc_op_name(ev.op);
-			/* a config written, created or moved here (migration) */
-			if (id > 0 && op &&
+			bool arrived = op &&
 			    (!strcmp(op, "put") || !strcmp(op, "create") ||
-			     !strcmp(op, "rename-to")))
+			     !strcmp(op, "rename-to"));
+			long rid = request_id(ev.path);
+			/* a config written, created or moved here (migration) */
+			if (id > 0 && arrived) {
+				if (!strcmp(op, "rename-to"))
+					take_over(id);
 				reconcile(id);
-			else if (id > 0 && op && !strcmp(op, "rename-from"))
+			} else if (id > 0 && op && !strcmp(op, "rename-from")) {
 				logmsg(LOG_INFO, "CT %ld moved away (%s)", id, ev.path2);
+			} else if (rid > 0 && arrived) {
+				take_over(rid); /* a migration request to this node */
+			}
 			save_version(version);
 		}
 		if (got < 0)
@@ -236,7 +271,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	snprintf(prefix, sizeof(prefix), "nodes/%s/lxc/", node);
+	snprintf(prefix, sizeof(prefix), "nodes/%s/", node);
 	if (fsu_mkdirs(state_dir, 0700) || fsu_mkdirs(hp_run_dir(), 0755)) {
 		fprintf(stderr, "ctmgrd: cannot create %s or %s\n", state_dir, hp_run_dir());
 		return 1;

@@ -260,6 +260,32 @@ static bool prefixed(const char *key, const char *prefix)
 	return !strncmp(key, prefix, n) && key[n] >= '0' && key[n] <= '9';
 }
 
+int ctp_apply_for_start(struct ctc_conf **c, char *err, size_t errlen)
+{
+	size_t len;
+	struct ctc_conf *copy = NULL;
+	char *text = ctc_print(*c, &len);
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int rc = ctc_parse(text, len, (*c)->file, false, &copy, NULL, err, errlen);
+	free(text);
+	if (rc)
+		return rc;
+	char why[1024];
+	int n = ctp_apply(copy, NULL, NULL, why, sizeof(why));
+	if (n < 0 || ctc_check(copy, why, sizeof(why))) {
+		snprintf(err, errlen, "%s%s", n > 0 ? "the pending changes do not validate: " : "",
+		         why);
+		ctc_free(copy);
+		return n < 0 ? n : -EINVAL;
+	}
+	ctc_free(*c);
+	*c = copy;
+	return n;
+}
+
 bool ctp_hotpluggable(const char *key, const char *oldval, const char *newval, bool running)
 {
 	static const char *const no_action[] = { "description", "hostname", "lock", "onboot",

@@ -33,6 +33,13 @@ int ctp_apply(struct ctc_conf *c, bool (*filter)(void *ctx, const char *key), vo
               size_t errlen);
 
 /*
+ * What a start does with the pending changes: all applied, to a copy first,
+ * which replaces *c only when the result validates (else the pending
+ * section stays, -EINVAL with the reason).  Returns how many were applied.
+ */
+int ctp_apply_for_start(struct ctc_conf **c, char *err, size_t errlen);
+
+/*
  * May a change of key (old -> new; NULL = absent) take effect in a running
  * container now?  True for the keys that need no action (description,
  * onboot, startup, protection, tags, hostname in the config, lock) and for

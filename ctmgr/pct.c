@@ -59,6 +59,7 @@ static void usage(FILE *out)
 	        "       pct pull <vmid> <path> <destination> [--user u] [--group g] [--perms m]\n"
 	        "       pct push <vmid> <file> <destination> [--user u] [--group g] [--perms m]\n"
 	        "       pct df <vmid>\n"
+	        "       pct migrate <vmid> <target> [--restart] [--timeout <s>]\n"
 	        "       pct config <vmid> [--current] [--snapshot <name>]\n"
 	        "       pct set <vmid> [--<key> <value>]... [--delete <keys>] [--revert <keys>]\n"
 	        "               [--digest <sha1>]\n"
@@ -513,6 +514,7 @@ int main(int argc, char **argv)
 		{ "unlock", pct_cmd_unlock },   { "mount", pct_cmd_mount },
 		{ "unmount", pct_cmd_unmount }, { "pull", pct_cmd_pull },
 		{ "push", pct_cmd_push },       { "df", pct_cmd_df },
+		{ "migrate", pct_cmd_migrate },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))

@@ -60,5 +60,6 @@ int pct_cmd_unmount(int argc, char **argv);
 int pct_cmd_pull(int argc, char **argv);
 int pct_cmd_push(int argc, char **argv);
 int pct_cmd_df(int argc, char **argv);
+int pct_cmd_migrate(int argc, char **argv);
 
 #endif

@@ -102,22 +102,10 @@ static bool busy(long id)
  */
 static int apply_pending(struct pct_ct *ct)
 {
-	char err[1024];
-	size_t len;
-	struct ctc_conf *copy = NULL;
-	char *text = ctc_print(ct->c, &len);
-	if (!text || ctc_parse(text, len, ct->c->file, false, &copy, NULL, err, sizeof(err))) {
-		free(text);
-		return pct_fail("%s", text ? err : "out of memory");
-	}
-	free(text);
-	int n = ctp_apply(copy, NULL, NULL, err, sizeof(err));
-	if (n < 0 || ctc_check(copy, err, sizeof(err))) {
-		ctc_free(copy);
-		return pct_fail("%s%s", n > 0 ? "the pending changes do not validate: " : "", err);
-	}
-	ctc_free(ct->c);
-	ct->c = copy;
+	char err[1200];
+	int n = ctp_apply_for_start(&ct->c, err, sizeof(err));
+	if (n < 0)
+		return pct_fail("%s", err);
 	return n > 0 ? pct_save(ct) : 0;
 }
 

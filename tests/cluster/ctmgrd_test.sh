@@ -20,11 +20,19 @@ case_script_init cm
 : "${PMXCFS_LOG:=$SRC/build/pmxcfs/pmxcfs-log}"
 ID=410
 CONF=/etc/pve/nodes/node1/lxc/$ID.conf
-DAEMON=
+
 
 case_cleanup_extra() {
-	[ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null
-	on 1 lxc-stop -P "$TMP/lxc" -n "$ID" -k >/dev/null 2>&1 || true
+	local p n # rc: case_cleanup's, seen here (bash scoping)
+	if [ "${rc:-0}" -ne 0 ]; then
+		for p in "$TMP"/ctmgrd*.log; do
+			[ -f "$p" ] && { echo "===== $(basename "$p") (tail) =====" >&2; tail -20 "$p" >&2; }
+		done
+	fi
+	for p in "${DAEMONS[@]}"; do kill "$p" 2>/dev/null; done
+	for n in 1 2 3; do
+		on "$n" lxc-stop -P "$TMP/lxc" -n "$ID" -k >/dev/null 2>&1 || true
+	done
 }
 trap case_cleanup EXIT
 
@@ -34,24 +42,34 @@ pct_on() {
 	on "$n" env PCT_LXC_PATH="$TMP/lxc" PCT_LOCK_TIMEOUT=5 "$PCT" "$@"
 }
 
-# ctmgrd on node1, in the foreground (its output in $TMP/ctmgrd.log)
+# ctmgrd on node K (default 1), in the foreground (its output in
+# $TMP/ctmgrd<K>.log; node1's in $TMP/ctmgrd.log); its pid in DAEMONS[K]
+declare -A DAEMONS=()
 start_ctmgrd() {
-	(exec "$CLUSTER_SIM" --name "$NAME" exec 1 env PCT_LXC_PATH="$TMP/lxc" \
-		CTMGRD_STATE_DIR="$TMP/ctmgrd-state" "$CTMGRD" -f) >>"$TMP/ctmgrd.log" 2>&1 &
-	DAEMON=$!
+	local k=${1:-1} log=$TMP/ctmgrd.log
+	[ "$k" = 1 ] || log=$TMP/ctmgrd$k.log
+	: >>"$log"
+	local lines
+	lines=$(wc -l <"$log")
+	(exec "$CLUSTER_SIM" --name "$NAME" exec "$k" env PCT_LXC_PATH="$TMP/lxc" \
+		CTMGRD_STATE_DIR="$TMP/ctmgrd-state$k" "$CTMGRD" -f) >>"$log" 2>&1 &
+	DAEMONS[$k]=$!
+
 	local i
 	for ((i = 0; i < 100; i++)); do
-		grep -q "watching" "$TMP/ctmgrd.log" 2>/dev/null && return 0
-		kill -0 "$DAEMON" 2>/dev/null || fail "ctmgrd exited: $(cat "$TMP/ctmgrd.log")"
+		tail -n +"$((lines + 1))" "$log" | grep -q "watching" && return 0
+		kill -0 "${DAEMONS[$k]}" 2>/dev/null || fail "ctmgrd on node$k exited: $(cat "$log")"
 		sleep 0.05
 	done
-	fail "ctmgrd did not start: $(cat "$TMP/ctmgrd.log")"
+	fail "ctmgrd on node$k did not start: $(cat "$log")"
 }
 
 stop_ctmgrd() {
-	kill "$DAEMON"
-	wait "$DAEMON" 2>/dev/null || true
-	DAEMON=
+	local k=${1:-1}
+	kill "${DAEMONS[$k]}"
+	wait "${DAEMONS[$k]}" 2>/dev/null || true
+	unset "DAEMONS[$k]"
+
 }
 
 # edit CT 410's config on node N the way an editor does: a new file renamed over it
@@ -169,6 +187,71 @@ t_net() {
 	return 0
 }
 
+# restart migration of a running container from node1 to node2: stopped on
+# node1 before its config moves, started on node2 by node2's ctmgrd; then
+# an offline migration back; storage that is not shared is refused
+t_migrate() {
+	setup
+	start_ctmgrd 2
+	local out
+	out=$(pct_on 1 migrate "$ID" node2) && fail "a running CT migrated without --restart"
+	out=$(pct_on 1 migrate "$ID" node2 --restart 2>&1) || fail "migrate: $out"
+	case $out in *"migrated to node2 and started there"*) ;; *) fail "migrate said: $out" ;; esac
+	[ "$(pct_on 2 status "$ID")" = "status: running" ] || fail "not running on node2"
+	on 1 test -e "$CONF" && fail "the config is still on node1"
+	case $(on 2 cat "/etc/pve/nodes/node2/lxc/$ID.conf") in *"lock:"*) fail "lock left" ;; esac
+	on 2 test -e "/etc/pve/nodes/node2/ctmgrd/$ID.start" && fail "the request is left"
+	out=$(pct_on 1 status "$ID" 2>&1) && fail "node1 still acts on it"
+	case $out in *"on node 'node2'"*) ;; *) fail "node1: $out" ;; esac
+	# running on node2 only: node1 has no monitor of it
+	on 1 lxc-info -P "$TMP/lxc" -n "$ID" -s 2>/dev/null | grep -q RUNNING && fail "running on node1 too"
+	# the container ctmgrd started holds nothing of ctmgrd's (its pid lock): it restarts
+	stop_ctmgrd 2
+	start_ctmgrd 2
+	# ctmgrd on node2 now applies changes to it
+	on 3 sh -c "sed 's/^memory: .*/memory: 144/' /etc/pve/nodes/node2/lxc/$ID.conf >/etc/pve/nodes/node2/lxc/$ID.conf.new && mv /etc/pve/nodes/node2/lxc/$ID.conf.new /etc/pve/nodes/node2/lxc/$ID.conf"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(pct_on 2 exec "$ID" -- cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" = $((144 << 20)) ] && break
+		sleep 0.1
+	done
+	[ "$i" -lt 100 ] || fail "node2's ctmgrd did not apply the memory change"
+	# offline back to node1
+	pct_on 2 stop "$ID" || fail "stop on node2"
+	out=$(pct_on 2 migrate "$ID" node1 2>&1) || fail "offline migrate: $out"
+	[ "$(pct_on 1 status "$ID")" = "status: stopped" ] || fail "not stopped on node1"
+	on 2 test -e "/etc/pve/nodes/node2/lxc/$ID.conf" && fail "config left on node2"
+	# not shared: refused, nothing changes
+	on 1 sh -c "printf 'dir: local\n\tpath %s\n\tcontent rootdir,images,vztmpl\n' '$TMP/vz' >/etc/pve/storage.cfg"
+	out=$(pct_on 1 migrate "$ID" node2 2>&1) && fail "migrated from storage that is not shared"
+	case $out in *"not shared"*) ;; *) fail "refusal: $out" ;; esac
+	case $(on 1 cat "$CONF") in *"lock:"*) fail "a refused migration left a lock" ;; esac
+}
+
+# the target's ctmgrd is down during the migration: the container runs
+# nowhere, its config is on node2 with "lock: migrate"; when node2's ctmgrd
+# comes back it finishes the migration
+t_migrate_target_down() {
+	setup
+	local out
+	out=$(pct_on 1 migrate "$ID" node2 --restart --timeout 3 2>&1) && fail "migrate succeeded: $out"
+	case $out in *"did not take over within 3 s"*"lock: migrate"*) ;; *) fail "migrate said: $out" ;; esac
+	case $(on 2 cat "/etc/pve/nodes/node2/lxc/$ID.conf") in *"lock: migrate"*) ;; *) fail "no lock on node2" ;; esac
+	[ "$(pct_on 2 status "$ID")" = "status: stopped" ] || fail "running on node2 without ctmgrd"
+	on 1 lxc-info -P "$TMP/lxc" -n "$ID" -s 2>/dev/null | grep -q RUNNING && fail "still running on node1"
+	start_ctmgrd 2
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(pct_on 2 status "$ID")" = "status: running" ] && break
+		sleep 0.1
+	done
+	[ "$i" -lt 100 ] || fail "node2's ctmgrd did not finish the migration"
+	for ((i = 0; i < 50; i++)); do
+		case $(on 2 cat "/etc/pve/nodes/node2/lxc/$ID.conf") in *"lock:"*) sleep 0.1 ;; *) break ;; esac
+	done
+	[ "$i" -lt 50 ] || fail "the lock stays"
+}
+
 t_pending() {
 	setup
 	edit_on 3 's/^ostype: .*/ostype: alpine/; s/^memory: .*/memory: 200/'
@@ -216,13 +299,13 @@ t_invalid() {
 
 t_restart() {
 	setup
-	stop_ctmgrd
+	stop_ctmgrd 1
 	edit_on 3 's/^memory: .*/memory: 176/'
 	on 2 sh -c "echo 'cpuunits: 256' >>$CONF"
 	start_ctmgrd
 	wait_cg memory/memory.limit_in_bytes $((176 << 20))
 	wait_cg cpu/cpu.shares 256
-	grep -q "watching /etc/pve/nodes/node1/lxc/ from version" "$TMP/ctmgrd.log" || fail "no resume line"
+	grep -q "watching /etc/pve/nodes/node1/ from version" "$TMP/ctmgrd.log" || fail "no resume line"
 }
 
 t_pct_set() {
@@ -233,7 +316,7 @@ t_pct_set() {
 	case $out in *"pending: ostype"*) ;; *) fail "pct set did not report ostype pending: $out" ;; esac
 	[ "$(cg memory/memory.limit_in_bytes)" = $((192 << 20)) ] || fail "memory after pct set"
 	# without ctmgrd: a bounded wait and a warning, the change stays in the config
-	stop_ctmgrd
+	stop_ctmgrd 1
 	out=$(on 1 env PCT_LXC_PATH="$TMP/lxc" PCT_HOTPLUG_TIMEOUT=1 "$PCT" set "$ID" --memory 208 2>&1)
 	case $out in *"no answer from ctmgrd"*) ;; *) fail "no warning without ctmgrd: $out" ;; esac
 	case $(on 1 cat "$CONF") in *"memory: 208"*) ;; *) fail "memory 208 not in the config" ;; esac
