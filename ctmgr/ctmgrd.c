@@ -140,6 +140,23 @@ static void take_over(long id)
 		clusterlog(LOG_INFO, "CT %ld: migrated to %s and started", id, node);
 }
 
+/*
+ * Containers whose reconcile must be tried again: the per-CT lock was busy
+ * (pct start/stop/set), the config changed under the write-back, pmxcfs
+ * refused a write (no quorum).  Tried every second until it works.
+ */
+static long retry_ids[256];
+static size_t nretry;
+
+static void retry_later(long id)
+{
+	for (size_t i = 0; i < nretry; i++)
+		if (retry_ids[i] == id)
+			return;
+	if (nretry < sizeof(retry_ids) / sizeof(retry_ids[0]))
+		retry_ids[nretry++] = id;
+}
+
 static void reconcile(long id)
 {
 	char path[4096], err[1024];
@@ -148,8 +165,16 @@ static void reconcile(long id)
 	int rc = hp_reconcile(id, path, &res, err, sizeof(err));
 	if (rc == -ENOENT)
 		return; /* gone meanwhile (destroyed, migrated away) */
-	if (rc) {
+	if (rc == -EBUSY || rc == -EAGAIN || rc == -EACCES || rc == -EPERM || rc == -ENOTCONN ||
+	    rc == -EIO || rc == -ETIMEDOUT) {
+		logmsg(LOG_NOTICE, "CT %ld: %s - trying again", id, err);
+		retry_later(id);
+		if (rc == -EBUSY)
+			return; /* nothing done: no verdict yet */
+	} else if (rc == -EINVAL) {
 		clusterlog(LOG_ERR, "CT %ld: config not applied: %s", id, err);
+	} else if (rc) {
+		clusterlog(LOG_ERR, "CT %ld: %s", id, err);
 	} else if (res.running && (res.applied[0] || res.pending[0])) {
 		logmsg(LOG_INFO, "CT %ld: applied [%s] pending [%s]", id, res.applied, res.pending);
 		if (res.failed[0])
@@ -197,7 +222,15 @@ static int serve(void)
 		logmsg(LOG_INFO, "watching /etc/pve/%s from version %" PRIu64, prefix, version);
 	while (rc == 0 && !stop) {
 		struct pollfd p = { .fd = pmxcfs_fd(c), .events = POLLIN };
-		poll(&p, 1, 1000);
+		if (poll(&p, 1, nretry ? 200 : 1000) == 0 && nretry) {
+			/* quiet: try the ones that could not be done */
+			size_t n = nretry;
+			long ids[256];
+			memcpy(ids, retry_ids, n * sizeof(*ids));
+			nretry = 0;
+			for (size_t i = 0; i < n && !stop; i++)
+				reconcile(ids[i]);
+		}
 		struct pmxcfs_event ev;
 		int got = 0;
 		while (!stop && (got = pmxcfs_next_event(c, &ev, 0)) == 1) {
@@ -299,15 +332,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	logmsg(LOG_INFO, "starting for node %s", node);
-	/*
-	 * The containers' cgroups, written directly by the hot-plug: in a
-	 * namespace without them in /sys (cluster-sim nodes) mount them in a
-	 * private mount namespace of our own.  Without them, LXC's monitor
-	 * does the writes (slower).
-	 */
-	char perr[256];
-	if (ctr_private_mounts(perr, sizeof(perr)) || ctr_prepare_sys(perr, sizeof(perr)))
-		logmsg(LOG_WARNING, "no direct cgroup access (%s): going through LXC", perr);
+
 	/* pmxcfs restarts: connect again, resuming from the saved version */
 	while (!stop) {
 		int rc = serve();

@@ -746,10 +746,26 @@ int ctr_start(const struct ctc_conf *c, long id, const struct st_cfg *st, int ti
 	 * container; the monitor LXC leaves behind keeps that namespace (and
 	 * so the mounts) alive until the container stops.
 	 */
+	/*
+	 * What the container will run with, ctmgrd's base for later changes:
+	 * written before it starts (the caller holds the per-CT lock, so
+	 * ctmgrd never sees a running container with an old record), removed
+	 * when the start fails.
+	 */
+	char apath[4200];
+	size_t alen;
+	char *atext = ctc_print(c, &alen);
+	snprintf(apath, sizeof(apath), "%s/applied.conf", dir);
+	rc = atext ? ctf_write_atomic(apath, atext, alen, err, errlen) : -ENOMEM;
+	free(atext);
+	if (rc)
+		return rc;
 	int pfd;
 	pid_t pid = fsu_fork_piped(&pfd, err, errlen);
-	if (pid < 0)
+	if (pid < 0) {
+		unlink(apath);
 		return (int)pid;
+	}
 	if (pid == 0) {
 		char e[1024] = "";
 		if (ctr_private_mounts(e, sizeof(e)) == 0 && ctr_prepare_sys(e, sizeof(e)) == 0 &&
@@ -782,17 +798,9 @@ int ctr_start(const struct ctc_conf *c, long id, const struct st_cfg *st, int ti
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		if (!err[0])
 			snprintf(err, errlen, "startup for container '%ld' failed", id);
+		unlink(apath);
 		return -EIO;
 	}
-	/* what the container runs with: ctmgrd's base for later changes */
-	char apath[4200], e2[256];
-	size_t alen;
-	char *atext = ctc_print(c, &alen);
-	snprintf(apath, sizeof(apath), "%s/applied.conf", dir);
-	if (!atext || ctf_write_atomic(apath, atext, alen, e2, sizeof(e2)) != 0)
-		fprintf(stderr, "warning: cannot record %s: %s\n", apath,
-		        atext ? e2 : "out of memory");
-	free(atext);
 	struct lxc_container *ct = open_ct(id);
 	bool ok = ct && ct->wait(ct, "RUNNING", timeout_s > 0 ? timeout_s : 30);
 	if (ct)

@@ -67,6 +67,7 @@ struct live {
 	struct lxg_host h;
 	bool probed; /* h describes the container's cgroups */
 	char cgpath[256]; /* its limit cgroup ("/lxc.payload.<ID>"), "" if unknown */
+	char cgbase[64]; /* where the cgroup file systems are seen: its monitor's /sys */
 	pid_t init; /* its init while it runs, and that process's start time */
 	unsigned long long init_start;
 };
@@ -105,7 +106,8 @@ static bool ct_running(struct live *l)
 	const char *state = l->ct->state(l->ct);
 	l->init = 0;
 	l->probed = false; /* (re)started or stopped: probe again */
-	if (!state || strcmp(state, "RUNNING") != 0)
+	/* frozen: its cgroups and network take changes as well (as pct set assumes) */
+	if (!state || (strcmp(state, "RUNNING") != 0 && strcmp(state, "FROZEN") != 0))
 		return false;
 	l->init = l->ct->init_pid(l->ct);
 	l->init_start = l->init > 0 ? proc_start(l->init) : 0;
@@ -158,7 +160,8 @@ static void probe(struct live *l)
 	 * outermost "lxc.payload.*" directory of its init's cgroup (what is
 	 * below is the guest's own), when that is visible here.
 	 */
-	char path[64], line[1024];
+	char path[64], line[1024], comp[64];
+	snprintf(comp, sizeof(comp), "/lxc.payload.%ld", l->id);
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)l->init);
 	FILE *f = l->init > 0 ? fopen(path, "re") : NULL;
 	while (f && fgets(line, sizeof(line), f)) {
@@ -168,15 +171,38 @@ static void probe(struct live *l)
 			continue;
 		*c2 = '\0';
 		bool want = l->h.cgroup == LXG_CGROUP_V2 ? c2 == c1 + 1 : !strcmp(c1 + 1, "memory");
-		char *payload = want ? strstr(c2 + 1, "/lxc.payload.") : NULL;
-		if (!payload)
-			continue;
-		size_t end = (size_t)(payload - (c2 + 1)) + 1 + strcspn(payload + 1, "/");
-		snprintf(l->cgpath, sizeof(l->cgpath), "%.*s", (int)end, c2 + 1);
-		break;
+		/* exactly our component ("lxc.payload.<ID>" or LXC's "-<n>" variant) */
+		for (char *p = want ? strstr(c2 + 1, comp) : NULL; p; p = strstr(p + 1, comp)) {
+			char *e = p + strlen(comp);
+			if (*e == '-')
+				e += 1 + strspn(e + 1, "0123456789");
+			if (*e == '\0' || *e == '/') {
+				snprintf(l->cgpath, sizeof(l->cgpath), "%.*s", (int)(e - (c2 + 1)),
+				         c2 + 1);
+				break;
+			}
+		}
+		if (l->cgpath[0])
+			break;
 	}
 	if (f)
 		fclose(f);
+	/*
+	 * The cgroup files as the container's monitor (its init's parent) sees
+	 * them: its mount namespace has them at /sys/fs/cgroup even where this
+	 * one has none (cluster-sim nodes).
+	 */
+	l->cgbase[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)l->init);
+	f = l->init > 0 ? fopen(path, "re") : NULL;
+	int ppid = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "PPid: %d", &ppid) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (ppid > 1)
+		snprintf(l->cgbase, sizeof(l->cgbase), "/proc/%d/root/sys/fs/cgroup", ppid);
 	l->probed = true;
 }
 
@@ -188,13 +214,13 @@ static void probe(struct live *l)
 static bool cg_write(struct live *l, const char *key, const char *value)
 {
 	char path[512];
-	if (!l->cgpath[0] || strchr(key, '/'))
+	if (!l->cgpath[0] || !l->cgbase[0] || strchr(key, '/'))
 		return false;
 	if (l->h.cgroup == LXG_CGROUP_V2)
-		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/%s", l->cgpath, key);
+		snprintf(path, sizeof(path), "%s%s/%s", l->cgbase, l->cgpath, key);
 	else
-		snprintf(path, sizeof(path), "/sys/fs/cgroup/%.*s%s/%s", (int)strcspn(key, "."),
-		         key, l->cgpath, key);
+		snprintf(path, sizeof(path), "%s/%.*s%s/%s", l->cgbase, (int)strcspn(key, "."), key,
+		         l->cgpath, key);
 	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return false;
@@ -223,11 +249,28 @@ static bool set_memory(struct live *l, long long old_mem_mb, long long old_swap_
 {
 	long long mem = mem_mb << 20, swap = swap_mb << 20;
 	if (l->h.cgroup == LXG_CGROUP_V2) {
+		/*
+		 * v2 never refuses a lower memory.max: it reclaims and then OOM-kills
+		 * inside the container.  Below what the container uses now, the
+		 * change waits for the next start instead.
+		 */
+		char cur[64];
+		long long used =
+		    l->ct->get_cgroup_item(l->ct, "memory.current", cur, sizeof(cur)) > 0
+		    ? atoll(cur)
+		    : -1;
+		if (mem < (old_mem_mb << 20) && used > mem) {
+			snprintf(why, len,
+			         "the container uses %lld MiB, more than the new limit of %lld MiB",
+			         used >> 20, mem_mb);
+			return false;
+		}
 		if (!cg_set(l, "memory.max", "%lld", mem, 0)) {
 			snprintf(why, len, "the cgroup refused memory.max = %lld", mem);
 			return false;
 		}
 		if (!cg_set(l, "memory.swap.max", "%lld", swap, 0)) {
+			cg_set(l, "memory.max", "%lld", old_mem_mb << 20, 0); /* as it was */
 			snprintf(why, len, "the cgroup refused memory.swap.max = %lld", swap);
 			return false;
 		}
@@ -363,18 +406,31 @@ static void parse_net(const char *v, struct netconf *n)
 	}
 }
 
-/* the container's addresses and default routes of interface n (inside) */
-static int set_addresses(int ns, const struct netconf *n, char *why, size_t len)
+/*
+ * The container's configured addresses and default routes of interface n
+ * (inside); o: what was configured before (NULL: nothing).  Only a family
+ * whose settings changed is touched: an address of the other family, or
+ * one from DHCP/SLAAC, stays.
+ */
+static int set_addresses(int ns, const struct netconf *o, const struct netconf *n, char *why,
+                         size_t len)
 {
-	int rc = run_ip(ns, why, len, "addr", "flush", "dev", n->name, "scope", "global", NULL);
-	if (rc == 0 && n->ip[0] && strchr(n->ip, '/'))
-		rc = run_ip(ns, why, len, "addr", "add", n->ip, "dev", n->name, NULL);
-	if (rc == 0 && n->gw[0])
+	int rc = 0;
+	bool v4 = !o || strcmp(o->ip, n->ip) || strcmp(o->gw, n->gw);
+	bool v6 = !o || strcmp(o->ip6, n->ip6) || strcmp(o->gw6, n->gw6);
+	char e2[256];
+	if (v4 && o && o->ip[0] && strchr(o->ip, '/'))
+		run_ip(ns, e2, sizeof(e2), "addr", "del", o->ip, "dev", n->name, NULL);
+	if (v6 && o && o->ip6[0] && strchr(o->ip6, '/'))
+		run_ip(ns, e2, sizeof(e2), "-6", "addr", "del", o->ip6, "dev", n->name, NULL);
+	if (v4 && n->ip[0] && strchr(n->ip, '/'))
+		rc = run_ip(ns, why, len, "addr", "replace", n->ip, "dev", n->name, NULL);
+	if (rc == 0 && v4 && n->gw[0])
 		rc = run_ip(ns, why, len, "route", "replace", "default", "via", n->gw, "dev",
 		            n->name, "onlink", NULL);
-	if (rc == 0 && n->ip6[0] && strchr(n->ip6, '/'))
-		rc = run_ip(ns, why, len, "-6", "addr", "add", n->ip6, "dev", n->name, NULL);
-	if (rc == 0 && n->gw6[0])
+	if (rc == 0 && v6 && n->ip6[0] && strchr(n->ip6, '/'))
+		rc = run_ip(ns, why, len, "-6", "addr", "replace", n->ip6, "dev", n->name, NULL);
+	if (rc == 0 && v6 && n->gw6[0])
 		rc = run_ip(ns, why, len, "-6", "route", "replace", "default", "via", n->gw6, "dev",
 		            n->name, NULL);
 	return rc;
@@ -396,6 +452,13 @@ static enum net_result set_net(struct live *l, long id, int idx, const char *old
 	char host[32], peer[32], pidtxt[32], path[64], mac[32];
 	parse_net(oldv, &o);
 	parse_net(newv, &n);
+	if (oldv && newv && !n.hwaddr[0] && o.hwaddr[0]) {
+		/* the MAC generated before (its write-back still to come): keep it */
+		snprintf(n.hwaddr, sizeof(n.hwaddr), "%s", o.hwaddr);
+		size_t fl = strlen(newv) + 40;
+		if ((*fixed = malloc(fl)))
+			snprintf(*fixed, fl, "%s,hwaddr=%s", newv, o.hwaddr);
+	}
 	if ((newv && strcmp(o.extra, n.extra) != 0) || (n.type[0] && strcmp(n.type, "veth") != 0))
 		return NET_NOT_LIVE; /* rate, VLANs, firewall: at the next start */
 	snprintf(host, sizeof(host), "veth%ldi%d", id, idx);
@@ -411,6 +474,13 @@ static enum net_result set_net(struct live *l, long id, int idx, const char *old
 	enum net_result r = NET_OK;
 	bool recreate = oldv && newv &&
 	    (strcmp(o.name, n.name) || strcmp(o.hwaddr, n.hwaddr) || strcmp(o.mtu, n.mtu));
+	/* a missing bridge is refused before anything is taken down */
+	if (newv && n.bridge[0] && if_nametoindex(n.bridge) == 0 &&
+	    (!oldv || recreate || strcmp(o.bridge, n.bridge) != 0)) {
+		snprintf(why, len, "bridge '%s' does not exist", n.bridge);
+		close(ns);
+		return NET_FAILED;
+	}
 	if (oldv && (!newv || recreate)) {
 		/* the host end takes its peer in the container with it */
 		char e2[256];
@@ -420,12 +490,12 @@ static enum net_result set_net(struct live *l, long id, int idx, const char *old
 			r = NET_FAILED;
 		}
 	}
+	if (r == NET_OK && newv && !oldv && if_nametoindex(host)) {
+		/* a pair of ours from an add that was not recorded (a crash): anew */
+		char e2[256];
+		run_ip(-1, e2, sizeof(e2), "link", "del", host, NULL);
+	}
 	if (r == NET_OK && newv && (!oldv || recreate)) {
-		if (n.bridge[0] && if_nametoindex(n.bridge) == 0) {
-			snprintf(why, len, "bridge '%s' does not exist", n.bridge);
-			close(ns);
-			return NET_FAILED;
-		}
 		snprintf(mac, sizeof(mac), "%s", n.hwaddr);
 		if (!mac[0]) {
 			unsigned char b[3] = { 0 };
@@ -455,13 +525,19 @@ static enum net_result set_net(struct live *l, long id, int idx, const char *old
 		if (rc == 0)
 			rc = run_ip(ns, why, len, "link", "set", n.name, "up", NULL);
 		if (rc == 0)
-			rc = set_addresses(ns, &n, why, len);
+			rc = set_addresses(ns, NULL, &n, why, len);
 		if (rc) {
 			char e2[256];
 			run_ip(-1, e2, sizeof(e2), "link", "del", host, NULL);
 			free(*fixed);
 			*fixed = NULL;
 			r = NET_FAILED;
+			if (recreate) {
+				/* the old interface back, as the config (kept) still says */
+				char *f2 = NULL;
+				set_net(l, id, idx, NULL, oldv, &f2, e2, sizeof(e2));
+				free(f2);
+			}
 		}
 	} else if (r == NET_OK && newv) {
 		/* in place: the same pair */
@@ -476,7 +552,7 @@ static enum net_result set_net(struct live *l, long id, int idx, const char *old
 		if (rc == 0 &&
 		    (strcmp(o.ip, n.ip) || strcmp(o.gw, n.gw) || strcmp(o.ip6, n.ip6) ||
 		     strcmp(o.gw6, n.gw6)))
-			rc = set_addresses(ns, &n, why, len);
+			rc = set_addresses(ns, &o, &n, why, len);
 		if (rc)
 			r = NET_FAILED;
 	}
@@ -522,12 +598,10 @@ static void free_changes(struct changes *cs)
 }
 
 /* Move the keys marked pending back to their running values; their new values to [pve:pending]. */
-static int write_back(long id, const char *conf_path, const char *digest, const struct changes *cs,
+/* (the caller holds the per-CT lock) */
+static int write_back(const char *conf_path, const char *digest, const struct changes *cs,
                       const bool *pend, char *err, size_t errlen)
 {
-	int lockfd = ctf_lock(id, 10, err, errlen);
-	if (lockfd < 0)
-		return lockfd;
 	struct ctc_conf *c = NULL;
 	int rc = ctc_load(conf_path, false, &c, NULL, err, errlen);
 	if (rc == 0 && strcmp(c->digest, digest) != 0)
@@ -557,7 +631,33 @@ static int write_back(long id, const char *conf_path, const char *digest, const 
 		free(text);
 	}
 	ctc_free(c);
-	close(lockfd);
+	return rc;
+}
+
+/*
+ * applied.conf as this run leaves the container: what it ran with, plus
+ * every key applied now (its new value, or the MAC generated for it), minus
+ * nothing else - a key that went pending keeps its running value.
+ */
+static int record_applied(const char *apath, struct ctc_conf *app, const struct changes *cs,
+                          const bool *pend, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct change *ch = &cs->v[i];
+		const char *v = pend[i] ? ch->oldv : ch->fixed ? ch->fixed : ch->newv;
+		if (!strcmp(ch->key, "description"))
+			continue; /* (kept as '#' lines; no action needed) */
+		if (v) {
+			if (ctc_set_raw(&app->main, ch->key, v))
+				return -ENOMEM;
+		} else {
+			ctc_delete(&app->main, ch->key);
+		}
+	}
+	size_t len;
+	char *text = ctc_print(app, &len);
+	int rc = text ? ctf_write_atomic(apath, text, len, err, errlen) : -ENOMEM;
+	free(text);
 	return rc;
 }
 
@@ -570,9 +670,17 @@ int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *er
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	/*
+	 * The per-CT lock for the whole reconcile: pct start (which writes
+	 * applied.conf), pct set, pct stop and a migration's take-over never
+	 * interleave with it.  Busy: -EBUSY, ctmgrd tries again shortly.
+	 */
+	int lockfd = ctf_lock(id, 1, err, errlen);
+	if (lockfd < 0)
+		return lockfd == -ETIMEDOUT ? -EBUSY : lockfd;
 	/* an invalid config is applied in no part */
 	if ((rc = ctc_load(conf_path, true, &cur, NULL, err, errlen)))
-		return rc;
+		goto out;
 	snprintf(res->digest, sizeof(res->digest), "%s", cur->digest);
 	if ((rc = ctc_check(cur, err, errlen)))
 		goto out;
@@ -582,11 +690,13 @@ int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *er
 	res->running = true;
 	hp_applied_path(id, apath, sizeof(apath));
 	if (ctc_load(apath, false, &app, NULL, err, errlen)) {
-		/* started before applied.conf existed: take the config as it is */
-		size_t len;
-		char *text = ctc_print(cur, &len);
-		rc = text ? ctf_write_atomic(apath, text, len, err, errlen) : -ENOMEM;
-		free(text);
+		/*
+		 * no record of what it runs with (started by an older version):
+		 * nothing is known to differ; changes wait for the next start
+		 */
+		rc = -ENODATA;
+		snprintf(err, errlen, "%s is missing: changes take effect at the next start",
+		         apath);
 		goto out;
 	}
 	ctp_diff(&app->main, &cur->main, collect_change, &cs);
@@ -599,7 +709,7 @@ int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *er
 		goto out;
 	}
 	probe(l);
-	bool mem_done = false, mem_ok = true;
+	bool mem_done = false, mem_ok = true, touched = false;
 	char mem_why[512] = "";
 	for (size_t i = 0; i < cs.n; i++) {
 		const char *k = cs.v[i].key, *nv = cs.v[i].newv;
@@ -632,6 +742,7 @@ int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *er
 		} else {
 			live = false; /* takes effect at the next start */
 		}
+		touched = true;
 		if (live && ok) {
 			add_word(res->applied, sizeof(res->applied), k);
 			continue;
@@ -644,30 +755,33 @@ int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *er
 			         fl ? "; " : "", k, why);
 		}
 	}
-	bool any_pending = false;
+	bool any_back = false;
 	for (size_t i = 0; i < cs.n; i++)
-		any_pending |= pend[i] || cs.v[i].fixed;
-	if (any_pending) {
-		rc = write_back(id, conf_path, cur->digest, &cs, pend, err, errlen);
-		if (rc == -EAGAIN) {
-			rc = 0;
-			goto out;
+		any_back |= pend[i] || cs.v[i].fixed;
+	if (any_back) {
+		rc = write_back(conf_path, cur->digest, &cs, pend, err, errlen);
+		if (rc == 0) {
+			res->wrote_back = true;
+		} else {
+			/* what was applied is still recorded below; the keys are not pending */
+			size_t fl = strlen(res->failed);
+			snprintf(res->failed + fl, sizeof(res->failed) - fl,
+			         "%sthe config could not be written back (%s): tried again",
+			         fl ? "; " : "", rc == -EAGAIN ? "it changed meanwhile" : err);
+			res->pending[0] = '\0';
+			if (rc != -EAGAIN)
+				rc = -EAGAIN;
+			snprintf(err, errlen,
+			         "the config changed or could not be written: tried again");
 		}
-		if (rc)
-			goto out;
-		res->wrote_back = true;
 	}
-	/* the running state now: the config as written back */
-	{
-		struct ctc_conf *now = NULL;
-		char e2[256];
-		if (ctc_load(conf_path, false, &now, NULL, e2, sizeof(e2)) == 0) {
-			size_t len;
-			char *text = ctc_print(now, &len);
-			if (text)
-				rc = ctf_write_atomic(apath, text, len, err, errlen);
-			free(text);
-			ctc_free(now);
+	/* what runs now, also when the write-back must be tried again */
+	if (touched) {
+		char e2[512];
+		int r2 = record_applied(apath, app, &cs, pend, e2, sizeof(e2));
+		if (r2 && rc == 0) {
+			rc = r2;
+			snprintf(err, errlen, "%s", e2);
 		}
 	}
 out:
@@ -675,6 +789,7 @@ out:
 	free_changes(&cs);
 	ctc_free(app);
 	ctc_free(cur);
+	close(lockfd);
 	return rc;
 }
 

@@ -20,6 +20,8 @@
 #include "ctmgr/pct.h"
 
 #include <errno.h>
+#include <sys/file.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +322,33 @@ static const char *refuse_change(const struct ctc_conf *c, const char *key, cons
 	return NULL;
 }
 
+/* add key to a space separated list unless it is there (as a whole word) */
+static void add_key(char *list, size_t len, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, " ");
+		if (n == kl && !strncmp(p, key, kl))
+			return;
+		p += n + (p[n] == ' ');
+	}
+	size_t l = strlen(list);
+	snprintf(list + l, len - l, "%s%s", l ? " " : "", key);
+}
+
+/* Does a ctmgrd run on this node (its pid file locked)? */
+static bool ctmgrd_runs(void)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/ctmgrd.pid", hp_run_dir());
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool locked = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return locked;
+}
+
 /*
  * What ctmgrd made of the config pct set wrote for a running container:
  * the keys applied live, and those waiting in [pve:pending] (with why, when
@@ -339,6 +368,12 @@ static int report_hotplug(long id, const struct ctc_conf *c, long long since_ns)
 	const char *t = getenv("PCT_HOTPLUG_TIMEOUT");
 	int timeout = t && atoi(t) > 0 ? atoi(t) : 10;
 	struct hp_result res;
+	if (!ctmgrd_runs()) {
+		fprintf(stderr,
+		        "warning: ctmgrd does not run on this node: the change is in the "
+		        "config and takes effect at the next start (or when ctmgrd runs)\n");
+		return 0;
+	}
 	if (hp_wait_verdict(id, digest, since_ns, timeout * 1000, &res)) {
 		fprintf(stderr,
 		        "warning: no answer from ctmgrd within %d s: the change is in the config "
@@ -352,11 +387,21 @@ static int report_hotplug(long id, const struct ctc_conf *c, long long since_ns)
 	const struct ctc_section *p = c->pending;
 	for (size_t i = 0; p && i < p->nkeys; i++) {
 		const char *k = p->keys[i].key;
-		if (!strcmp(k, "delete")) /* "delete: a,!b": the keys */
-			k = p->keys[i].value;
-		size_t l = strlen(pend);
-		if (!strstr(pend, k))
-			snprintf(pend + l, sizeof(pend) - l, "%s%s", l ? " " : "", k);
+		if (!strcmp(k, "delete")) {
+			/* "delete: a,!b": each key */
+			for (const char *d = p->keys[i].value; *d;) {
+				size_t n = strcspn(d, ",; ");
+				char key[64];
+				snprintf(key, sizeof(key), "%.*s",
+				         (int)(d[0] == '!' && n ? n - 1 : n),
+				         d[0] == '!' ? d + 1 : d);
+				if (key[0])
+					add_key(pend, sizeof(pend), key);
+				d += n + (d[n] != '\0');
+			}
+			continue;
+		}
+		add_key(pend, sizeof(pend), k);
 	}
 	if (res.applied[0])
 		printf("applied: %s\n", res.applied);

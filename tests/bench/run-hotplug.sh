@@ -22,8 +22,8 @@
 #   hot-plug p50 < 3 x the CPG round trip p50.
 # The path: pmxcfs on node3 multicasts the write (one CPG round), node1's
 # pmxcfs applies it and its change feed wakes ctmgrd, which reads the
-# config, diffs it against applied.conf and writes the cgroup through
-# liblxc's command socket.
+# config, diffs it against applied.conf and writes the cgroup files
+# directly (as the container's monitor sees them).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
