@@ -31,11 +31,11 @@ static int volumes_shared(const struct ctc_conf *c, const struct st_cfg *st, cha
 		if (cts_prop_get(c->main.keys[i].value, "volume", "volume", vol, sizeof(vol)) != 1)
 			continue;
 		if (vol[0] == '/') {
-			snprintf(
-			    err, errlen,
-			    "%s: '%.600s' is a bind mount of a host path, which another node may not "
-			    "have",
-			    k, vol);
+			snprintf(err, errlen,
+			         "%s: '%.600s' is a bind mount of a host path, which another node "
+			         "may not "
+			         "have",
+			         k, vol);
 			return -EINVAL;
 		}
 		const struct st_store *s;
@@ -44,10 +44,11 @@ static int volumes_shared(const struct ctc_conf *c, const struct st_cfg *st, cha
 			return -EINVAL;
 		const char *sh = st_opt(s, "shared");
 		if (!sh || cts_parse_bool(sh) != 1) {
-			snprintf(err, errlen,
-			         "%s: volume '%.600s' is on storage '%s', which is not shared (restart "
-			         "migration needs shared storage)",
-			         k, vol, s->id);
+			snprintf(
+			    err, errlen,
+			    "%s: volume '%.600s' is on storage '%s', which is not shared (restart "
+			    "migration needs shared storage)",
+			    k, vol, s->id);
 			return -EINVAL;
 		}
 	}
