@@ -137,3 +137,26 @@ int fsu_collect(pid_t pid, int fd, char *buf, size_t len)
 			return -1;
 	return status;
 }
+
+unsigned long long fsu_proc_start(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long start = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')'); /* the command may hold spaces */
+	/* after ") ": state is field 3, starttime field 22 */
+	if (!p ||
+	    sscanf(p + 2,
+	           "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+	           "%*d %*d %*d %llu",
+	           &start) != 1)
+		return 0;
+	return start;
+}

@@ -19,6 +19,9 @@ int fsu_run(const char *const *argv, char *err, size_t errlen);
 /* The same in the network namespace netns (an fd of /proc/PID/ns/net; -1: ours). */
 int fsu_run_netns(int netns, const char *const *argv, char *err, size_t errlen);
 
+/* The start time of process pid (clock ticks after boot, /proc/<pid>/stat), 0 when gone. */
+unsigned long long fsu_proc_start(pid_t pid);
+
 /*
  * fork() with a pipe from the child to the parent: returns 0 in the child
  * (*fd: the write end), the child's pid in the parent (*fd: the read end),

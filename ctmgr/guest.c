@@ -807,25 +807,35 @@ char *guest_replace_line(const char *data, const char *old, const char *new)
 	return NULL;
 }
 
-int guest_setup_systemd_console(struct guest *g)
+int guest_fixup_old_getty(struct guest *g)
 {
 	char getty[128], cgetty[128], *raw;
 	size_t len;
 	snprintf(getty, sizeof(getty), "%s/getty@.service", systemd_dir(g));
 	snprintf(cgetty, sizeof(cgetty), "%s/container-getty@.service", systemd_dir(g));
-	if (!guest_is_file(g, getty))
+	if (!guest_is_file(g, getty) || guest_read(g, getty, &raw, &len))
 		return 0;
-	if (guest_read(g, getty, &raw, &len))
-		return 0;
-	/* systemd without container-getty@ (CentOS 7.1): getty@ on /dev/tty */
-	bool have_cg = guest_is_file(g, cgetty);
-	char *nraw = have_cg ? guest_replace_line(raw, "ConditionPathExists=/dev/tty",
-	                                          "ConditionPathExists=/dev/tty0")
-	                     : guest_replace_line(raw, "ConditionPathExists=/dev/tty0",
-	                                          "ConditionPathExists=/dev/tty");
+	/* systemd without container-getty@ (CentOS 7.1): getty@ on /dev/tty, else /dev/tty0 */
+	char *nraw = guest_is_file(g, cgetty)
+	    ? guest_replace_line(raw, "ConditionPathExists=/dev/tty",
+	                         "ConditionPathExists=/dev/tty0")
+	    : guest_replace_line(raw, "ConditionPathExists=/dev/tty0",
+	                         "ConditionPathExists=/dev/tty");
 	int rc = nraw ? guest_write(g, getty, nraw, strlen(nraw), 0) : 0;
 	free(nraw);
 	free(raw);
+	return rc;
+}
+
+int guest_setup_systemd_console(struct guest *g)
+{
+	char getty[128], *raw;
+	size_t len;
+	snprintf(getty, sizeof(getty), "%s/getty@.service", systemd_dir(g));
+	if (!guest_is_file(g, getty) || guest_read(g, getty, &raw, &len))
+		return 0; /* none (or unreadable): no gettys to link */
+	free(raw);
+	int rc = guest_fixup_old_getty(g);
 	if (rc)
 		return rc;
 	int ttys = guest_tty_count(g);

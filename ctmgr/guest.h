@@ -149,6 +149,8 @@ int guest_set_hostname(struct guest *g); /* /etc/hostname and the /etc/hosts reg
 int guest_update_hosts(struct guest *g, const char *hostname);
 int guest_set_dns(struct guest *g); /* /etc/resolv.conf */
 int guest_set_timezone(struct guest *g); /* /etc/localtime (+ /etc/timezone) */
+/* getty@.service on /dev/tty when there is no container-getty@ (CentOS 7.1), else /dev/tty0 */
+int guest_fixup_old_getty(struct guest *g);
 int guest_setup_systemd_console(struct guest *g); /* getty@ttyN links for the tty count */
 int guest_setup_container_getty(struct guest *g); /* container-getty@'s tty path */
 int guest_setup_securetty(struct guest *g);

@@ -42,12 +42,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static const char *sd_dir(struct guest *g)
-{
-	return guest_is_executable(g, "/lib/systemd/systemd") ? "/lib/systemd/system"
-	                                                      : "/usr/lib/systemd/system";
-}
-
 /* a random version 4 UUID, all zero when seeded */
 static int new_uuid(struct guest *g, char out[37])
 {
@@ -144,26 +138,6 @@ static int fedora_check_version(struct guest *g)
 }
 
 /* ------------------------------------------------------------ consoles */
-
-/* systemd without container-getty@ (CentOS 7.1): getty@ on /dev/tty, else on /dev/tty0 */
-static int fixup_old_getty(struct guest *g)
-{
-	char getty[128], cgetty[128], *raw;
-	size_t len;
-	snprintf(getty, sizeof(getty), "%s/getty@.service", sd_dir(g));
-	snprintf(cgetty, sizeof(cgetty), "%s/container-getty@.service", sd_dir(g));
-	if (!guest_is_file(g, getty) || guest_read(g, getty, &raw, &len))
-		return 0;
-	char *nraw = guest_is_file(g, cgetty)
-	    ? guest_replace_line(raw, "ConditionPathExists=/dev/tty",
-	                         "ConditionPathExists=/dev/tty0")
-	    : guest_replace_line(raw, "ConditionPathExists=/dev/tty0",
-	                         "ConditionPathExists=/dev/tty");
-	int rc = nraw ? guest_write(g, getty, nraw, strlen(nraw), 0) : 0;
-	free(nraw);
-	free(raw);
-	return rc;
-}
 
 /* the reference's default securetty additions: <devttydir>console, tty1-tty4 */
 static int setup_securetty(struct guest *g)
@@ -665,7 +639,7 @@ static int centos_setup_init(struct guest *g)
 	char ver[32];
 	double v;
 	int rc = centos_version(g, ver, sizeof(ver), &v);
-	if (rc || (rc = fixup_old_getty(g)) ||
+	if (rc || (rc = guest_fixup_old_getty(g)) ||
 	    (rc = guest_setup_container_getty_units(g, guest_devttydir(g))))
 		return rc;
 	/* older releases may not cope with the preset */

@@ -72,36 +72,13 @@ struct live {
 	unsigned long long init_start;
 };
 
-/* the start time (clock ticks after boot) of process pid, 0 when gone */
-static unsigned long long proc_start(pid_t pid)
-{
-	char path[64], buf[1024];
-	unsigned long long start = 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');
-	if (!p ||
-	    sscanf(p + 2,
-	           "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-	           "%*d %*d %*d %llu",
-	           &start) != 1)
-		return 0;
-	return start;
-}
-
 /*
  * Does the container run?  The init process seen last time, if it is
  * still the same process, says so without a round trip to LXC's monitor.
  */
 static bool ct_running(struct live *l)
 {
-	if (l->init > 0 && l->init_start && proc_start(l->init) == l->init_start)
+	if (l->init > 0 && l->init_start && fsu_proc_start(l->init) == l->init_start)
 		return true;
 	const char *state = l->ct->state(l->ct);
 	l->init = 0;
@@ -110,7 +87,7 @@ static bool ct_running(struct live *l)
 	if (!state || (strcmp(state, "RUNNING") != 0 && strcmp(state, "FROZEN") != 0))
 		return false;
 	l->init = l->ct->init_pid(l->ct);
-	l->init_start = l->init > 0 ? proc_start(l->init) : 0;
+	l->init_start = l->init > 0 ? fsu_proc_start(l->init) : 0;
 	return true;
 }
 

@@ -9,6 +9,7 @@
 #include "ctmgr/ctpending.h"
 #include "ctmgr/ctrun.h"
 #include "ctmgr/ctschema.h"
+#include "ctmgr/fsutil.h"
 #include "ctmgr/pct.h"
 #include "ctmgr/storage.h"
 
@@ -410,24 +411,11 @@ static long long cgroup_num(struct lxc_container *c, const char *k1, const char 
 /* Seconds since process pid started (its start time in /proc/<pid>/stat). */
 static long long proc_uptime(pid_t pid)
 {
-	char path[64], buf[1024];
 	double up = 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')'); /* the command may hold spaces */
-	unsigned long long start = 0;
-	/* after ") ": state is field 3, starttime field 22 */
-	if (!p ||
-	    sscanf(p + 2,
-	           "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-	           "%*d %*d %*d %llu",
-	           &start) != 1)
+	unsigned long long start = fsu_proc_start(pid);
+	if (!start)
 		return 0;
-	f = fopen("/proc/uptime", "re");
+	FILE *f = fopen("/proc/uptime", "re");
 	if (!f || fscanf(f, "%lf", &up) != 1)
 		up = 0;
 	if (f)
