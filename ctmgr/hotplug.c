@@ -622,8 +622,12 @@ static int record_applied(const char *apath, struct ctc_conf *app, const struct 
 	for (size_t i = 0; i < cs->n; i++) {
 		const struct change *ch = &cs->v[i];
 		const char *v = pend[i] ? ch->oldv : ch->fixed ? ch->fixed : ch->newv;
-		if (!strcmp(ch->key, "description"))
-			continue; /* (kept as '#' lines; no action needed) */
+		if (!strcmp(ch->key, "description")) {
+			/* kept as the section's '#' lines, not as a key */
+			free(app->main.description);
+			app->main.description = v ? strdup(v) : NULL;
+			continue;
+		}
 		if (v) {
 			if (ctc_set_raw(&app->main, ch->key, v))
 				return -ENOMEM;

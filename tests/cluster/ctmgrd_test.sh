@@ -324,6 +324,12 @@ t_pct_set() {
 	case $out in *"applied: memory"*) ;; *) fail "pct set did not report memory applied: $out" ;; esac
 	case $out in *"pending: ostype"*) ;; *) fail "pct set did not report ostype pending: $out" ;; esac
 	[ "$(cg memory/memory.limit_in_bytes)" = $((192 << 20)) ] || fail "memory after pct set"
+	# a key with no action is taken once (applied.conf records it: not reported again)
+	out=$(pct_on 1 set "$ID" --description "web server")
+	case $out in *"applied: description"*) ;; *) fail "description: $out" ;; esac
+	out=$(pct_on 1 set "$ID" --cpuunits 700)
+	[ "$out" = "applied: cpuunits
+pending: ostype (takes effect at the next start)" ] || fail "after a description change: $out"
 	# without ctmgrd: a bounded wait and a warning, the change stays in the config
 	stop_ctmgrd 1
 	out=$(on 1 env PCT_LXC_PATH="$TMP/lxc" PCT_HOTPLUG_TIMEOUT=1 "$PCT" set "$ID" --memory 208 2>&1)
