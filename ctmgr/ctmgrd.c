@@ -147,6 +147,11 @@ static void take_over(long id)
  */
 static long retry_ids[256];
 static size_t nretry;
+/* consecutive "gone" answers of an id whose change said it exists */
+static struct {
+	long id;
+	int n;
+} gone_tries[64];
 
 static void retry_later(long id)
 {
@@ -157,14 +162,38 @@ static void retry_later(long id)
 		retry_ids[nretry++] = id;
 }
 
+/*
+ * A config replaced by a rename can read as missing for a moment: the
+ * kernel's cached directory entry still names the old file until pmxcfs's
+ * invalidation (made by another thread) arrives.  Try again a few times
+ * before taking it as gone.
+ */
+static bool retry_gone(long id)
+{
+	size_t slot = (size_t)id % (sizeof(gone_tries) / sizeof(gone_tries[0]));
+	if (gone_tries[slot].id != id) {
+		gone_tries[slot].id = id;
+		gone_tries[slot].n = 0;
+	}
+	if (++gone_tries[slot].n > 10) {
+		gone_tries[slot].id = 0;
+		return false;
+	}
+	retry_later(id);
+	return true;
+}
+
 static void reconcile(long id)
 {
 	char path[4096], err[1024];
 	struct hp_result res;
 	snprintf(path, sizeof(path), "%s/%slxc/%ld.conf", ctf_root(), prefix, id);
 	int rc = hp_reconcile(id, path, &res, err, sizeof(err));
-	if (rc == -ENOENT)
-		return; /* gone meanwhile (destroyed, migrated away) */
+	if (rc == -ENOENT) {
+		retry_gone(id); /* gone (destroyed, migrated away) - or not yet visible */
+		return;
+	}
+	gone_tries[(size_t)id % (sizeof(gone_tries) / sizeof(gone_tries[0]))].id = 0;
 	if (rc == -EBUSY || rc == -EAGAIN || rc == -EACCES || rc == -EPERM || rc == -ENOTCONN ||
 	    rc == -EIO || rc == -ETIMEDOUT) {
 		logmsg(LOG_NOTICE, "CT %ld: %s - trying again", id, err);
