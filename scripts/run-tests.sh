@@ -50,11 +50,11 @@ cleanup() {
 	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^pcttest[0-9]+$/ { print $1 }'); do
 		kill -0 "${ns#pcttest}" 2>/dev/null || ip netns del "$ns" 2>/dev/null || true
 	done
-	# clusters of our cluster tests (tests/cluster: names ct<pid>, fd<pid>, vg<pid>, simtest*)
+	# clusters of our cluster tests (tests/cluster: names ct<pid>, cm<pid>, fd<pid>, vg<pid>, simtest*)
 	# that a test killed at its CTest timeout could not take down itself
 	for c in $("$SRC/cluster-sim/cluster-sim" list 2>/dev/null); do
 		case "$c" in
-		ct[0-9]*|fd[0-9]*|vg[0-9]*|simtest*) "$SRC/cluster-sim/cluster-sim" --name "$c" down >/dev/null 2>&1 || true ;;
+		ct[0-9]*|cm[0-9]*|fd[0-9]*|vg[0-9]*|simtest*) "$SRC/cluster-sim/cluster-sim" --name "$c" down >/dev/null 2>&1 || true ;;
 		esac
 	done
 	# a dead daemon's mount (ENOTCONN) of our tests, and its work directory;
