@@ -128,18 +128,6 @@ static long request_id(const char *path)
 	return file_id(path, "ctmgrd", ".start");
 }
 
-/* a migration to this node: carry it out once request and config are both here */
-static void take_over(long id)
-{
-	char err[1024];
-	bool started;
-	int rc = mig_take_over(node, id, &started, err, sizeof(err));
-	if (rc)
-		clusterlog(LOG_ERR, "CT %ld: migration to %s: %s", id, node, err);
-	else if (started)
-		clusterlog(LOG_INFO, "CT %ld: migrated to %s and started", id, node);
-}
-
 /*
  * Containers whose reconcile must be tried again: the per-CT lock was busy
  * (pct start/stop/set), the config changed under the write-back, pmxcfs
@@ -181,6 +169,20 @@ static bool retry_gone(long id)
 	}
 	retry_later(id);
 	return true;
+}
+
+/* a migration to this node: carry it out once request and config are both here */
+static void take_over(long id)
+{
+	char err[1024];
+	bool started;
+	int rc = mig_take_over(node, id, &started, err, sizeof(err));
+	if (rc == -EAGAIN)
+		retry_gone(id); /* the config may arrive (or become visible) a moment later */
+	else if (rc)
+		clusterlog(LOG_ERR, "CT %ld: migration to %s: %s", id, node, err);
+	else if (started)
+		clusterlog(LOG_INFO, "CT %ld: migrated to %s and started", id, node);
 }
 
 static void reconcile(long id)
@@ -257,8 +259,10 @@ static int serve(void)
 			long ids[256];
 			memcpy(ids, retry_ids, n * sizeof(*ids));
 			nretry = 0;
-			for (size_t i = 0; i < n && !stop; i++)
+			for (size_t i = 0; i < n && !stop; i++) {
+				take_over(ids[i]);
 				reconcile(ids[i]);
+			}
 		}
 		struct pmxcfs_event ev;
 		int got = 0;

@@ -43,8 +43,10 @@ int mig_take_over(const char *node, long id, bool *started, char *err, size_t er
 	mig_request_path(node, id, req, sizeof(req));
 	snprintf(conf, sizeof(conf), "%s/nodes/%s/lxc/%ld.conf", ctf_root(), node, id);
 	int want = request_start(req);
-	if (want < 0 || access(conf, F_OK) != 0)
-		return 0; /* the other half has not arrived (or nothing to do) */
+	if (want < 0)
+		return 0; /* no request: nothing to do */
+	if (access(conf, F_OK) != 0)
+		return -EAGAIN; /* the config has not arrived (or is not visible yet) */
 	int lockfd = ctf_lock(id, 10, err, errlen);
 	if (lockfd < 0)
 		return lockfd;

@@ -33,7 +33,7 @@ void mig_request_path(const char *node, long id, char *buf, size_t len);
  * The target's part (ctmgrd on node): if the request and a config with
  * "lock: migrate" are both in node's directories, carry it out.  0 when
  * done or nothing to do, -errno with err.  *started tells whether the
- * container was started.
+ * container was started.  -EAGAIN: a request without its config (yet).
  */
 int mig_take_over(const char *node, long id, bool *started, char *err, size_t errlen);
 
