@@ -317,6 +317,13 @@ static int mount_volume(const struct mnt *m, const struct st_cfg *st, const char
 	}
 	if (image) {
 		char dev[64], busy[32];
+		/*
+		 * A loop device of a container that just stopped is released a
+		 * moment after its last mount went (the kernel detaches it
+		 * asynchronously): wait for that, up to 2 s, before refusing.
+		 */
+		for (int i = 0; i < 100 && loop_backing(src, busy, sizeof(busy)); i++)
+			usleep(20 * 1000);
 		if (loop_backing(src, busy, sizeof(busy))) {
 			snprintf(err, errlen,
 			         "%s: '%s' is in use already (%s): a second mount would "
