@@ -37,6 +37,8 @@ ct_exit() {
 		done
 	fi
 	[[ -n $NS ]] && ip netns del "$NS" 2>/dev/null
+	# fs_cleanup unmounts only pmxcfs mounts: the full-disk case's tmpfs here
+	[[ -n ${FS_TMP:-} ]] && mountpoint -q "$FS_TMP/small" 2>/dev/null && umount -l "$FS_TMP/small"
 	(exit "$rc")
 	fs_cleanup
 }
