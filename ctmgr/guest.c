@@ -692,12 +692,16 @@ int guest_update_hosts(struct guest *g, const char *hostname)
 	return rc;
 }
 
-int guest_set_hostname(struct guest *g)
+const char *guest_hostname(const struct guest *g)
 {
 	const char *h = ctc_get(g->conf, "hostname");
+	return h && h[0] ? h : "localhost";
+}
+
+int guest_set_hostname(struct guest *g)
+{
+	const char *h = guest_hostname(g);
 	char line[300];
-	if (!h || !h[0])
-		h = "localhost";
 	int rc = guest_update_hosts(g, h);
 	if (rc)
 		return rc;

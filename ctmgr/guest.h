@@ -145,6 +145,8 @@ void guest_primary_ips(const struct guest *g, char *ip4, size_t l4, char *ip6, s
 /* searchdomain / nameserver of the config, or the host's resolv.conf */
 void guest_dns(struct guest *g, char *search, size_t slen, char *servers, size_t nlen);
 
+/* The configured host name, or "localhost" (what every plug-in writes) */
+const char *guest_hostname(const struct guest *g);
 int guest_set_hostname(struct guest *g); /* /etc/hostname and the /etc/hosts region */
 int guest_update_hosts(struct guest *g, const char *hostname);
 int guest_set_dns(struct guest *g); /* /etc/resolv.conf */

@@ -461,10 +461,8 @@ static int gentoo_setup_network(struct guest *g)
 /* /etc/conf.d/hostname (hostname="<short name>") and the /etc/hosts region */
 static int gentoo_set_hostname(struct guest *g)
 {
-	const char *h = ctc_get(g->conf, "hostname");
+	const char *h = guest_hostname(g);
 	char line[300];
-	if (!h || !h[0])
-		h = "localhost";
 	int rc = guest_update_hosts(g, h);
 	if (rc)
 		return rc;

@@ -611,9 +611,7 @@ static void set_sysconfig_hostname(struct sbuf *out, const char *data, const cha
 static int redhat_set_hostname(struct guest *g)
 {
 	static const char sysnet[] = "/etc/sysconfig/network";
-	const char *h = ctc_get(g->conf, "hostname");
-	if (!h || !h[0])
-		h = "localhost";
+	const char *h = guest_hostname(g);
 	int rc = guest_update_hosts(g, h);
 	if (rc)
 		return rc;

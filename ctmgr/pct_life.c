@@ -577,6 +577,35 @@ static int copy_fd(int from, int to)
 	}
 }
 
+/*
+ * A user given by name or number (looked up in this process's /etc/passwd:
+ * the container's when called inside it): 0 with the uid and, for a name,
+ * its primary group in *pgid ((gid_t)-1 for a number); -1 when unknown.
+ */
+static int user_id(const char *name, uid_t *uid, gid_t *pgid)
+{
+	char *end;
+	struct passwd *pw = getpwnam(name);
+	unsigned long u = strtoul(name, &end, 10);
+	if (!pw && *end)
+		return -1;
+	*uid = pw ? pw->pw_uid : (uid_t)u;
+	*pgid = pw ? pw->pw_gid : (gid_t)-1;
+	return 0;
+}
+
+/* A group given by name or number: 0 with the gid, -1 when unknown. */
+static int group_id(const char *name, gid_t *gid)
+{
+	char *end;
+	struct group *gr = getgrnam(name);
+	unsigned long g = strtoul(name, &end, 10);
+	if (!gr && *end)
+		return -1;
+	*gid = gr ? gr->gr_gid : (gid_t)g;
+	return 0;
+}
+
 /* Runs inside the container (its namespaces, as its root). */
 static int xfer_inside(void *arg)
 {
@@ -593,32 +622,18 @@ static int xfer_inside(void *arg)
 		return e ? 3 : 0;
 	}
 	uid_t uid = 0;
-	gid_t gid = 0;
+	gid_t gid = 0, pgid;
 	if (x->user) {
-		struct passwd *pw = getpwnam(x->user);
-		char *end;
-		unsigned long u = strtoul(x->user, &end, 10);
-		if (pw)
-			uid = pw->pw_uid, gid = pw->pw_gid;
-		else if (!*end)
-			uid = (uid_t)u;
-		else {
+		if (user_id(x->user, &uid, &pgid)) {
 			fprintf(stderr, "no user '%s' in the container\n", x->user);
 			return 4;
 		}
+		if (pgid != (gid_t)-1)
+			gid = pgid; /* a user by name: its group unless --group says */
 	}
-	if (x->group) {
-		struct group *gr = getgrnam(x->group);
-		char *end;
-		unsigned long g = strtoul(x->group, &end, 10);
-		if (gr)
-			gid = gr->gr_gid;
-		else if (!*end)
-			gid = (gid_t)g;
-		else {
-			fprintf(stderr, "no group '%s' in the container\n", x->group);
-			return 4;
-		}
+	if (x->group && group_id(x->group, &gid)) {
+		fprintf(stderr, "no group '%s' in the container\n", x->group);
+		return 4;
 	}
 	int fd = open(x->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 	              x->perms >= 0 ? (mode_t)x->perms : 0644);
@@ -643,27 +658,16 @@ static int xfer_inside(void *arg)
 static int host_owner(int fd, const char *user, const char *group)
 {
 	uid_t uid = (uid_t)-1;
-	gid_t gid = (gid_t)-1;
-	char *end;
-	if (user) {
-		struct passwd *pw = getpwnam(user);
-		unsigned long u = strtoul(user, &end, 10);
-		if (!pw && *end) {
-			errno = ENOENT;
-			fprintf(stderr, "no user '%s' on this host\n", user);
-			return -1;
-		}
-		uid = pw ? pw->pw_uid : (uid_t)u;
+	gid_t gid = (gid_t)-1, pgid;
+	if (user && user_id(user, &uid, &pgid)) {
+		errno = ENOENT;
+		fprintf(stderr, "no user '%s' on this host\n", user);
+		return -1;
 	}
-	if (group) {
-		struct group *gr = getgrnam(group);
-		unsigned long g = strtoul(group, &end, 10);
-		if (!gr && *end) {
-			errno = ENOENT;
-			fprintf(stderr, "no group '%s' on this host\n", group);
-			return -1;
-		}
-		gid = gr ? gr->gr_gid : (gid_t)g;
+	if (group && group_id(group, &gid)) {
+		errno = ENOENT;
+		fprintf(stderr, "no group '%s' on this host\n", group);
+		return -1;
 	}
 	return (user || group) ? fchown(fd, uid, gid) : 0;
 }
