@@ -703,6 +703,8 @@ static void flush_batch(struct cluster *cl)
 		if (cfs_op_decode(p->it.msg, p->it.len, &op) == 0)
 			invalidate_op(cl, &op);
 	}
+	if (cl->hooks.settled)
+		cl->hooks.settled(cl->hooks.ctx, memdb_version(cl->mdb));
 	pthread_mutex_lock(&cl->lock);
 	for (struct pitem *p = head, *next; p; p = next) {
 		next = p->nextp;

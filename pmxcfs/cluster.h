@@ -35,6 +35,11 @@ struct cluster;
 struct cluster_hooks {
 	void (*inode)(void *ctx, uint64_t inode); /* attributes (and pages at next open) */
 	void (*entry)(void *ctx, uint64_t parent, const char *name); /* a directory entry */
+	/*
+	 * Every change up to version was applied and its inode/entry hooks
+	 * called (may be NULL): pmxcfs releases the change feed from here.
+	 */
+	void (*settled)(void *ctx, uint64_t version);
 	void *ctx;
 };
 

@@ -25,6 +25,12 @@ struct feed {
 	uint64_t version; /* the newest published version */
 	uint64_t epoch; /* +1 per reset */
 	uint64_t published; /* changes ever published */
+	/*
+	 * Gated mode: published changes become visible to watchers only when
+	 * released (ring positions below vend).  Ungated: vend == end.
+	 */
+	bool gated;
+	uint64_t vend;
 	void (*notify)(void *ctx);
 	void *notify_ctx;
 
@@ -133,6 +139,8 @@ static void evict(struct feed *f)
 	f->bytes -= e->bytes;
 	ev_clear(e);
 	f->head++;
+	if (f->vend < f->head)
+		f->vend = f->head; /* dropped unseen: its watchers overflow */
 }
 
 /* Forget every kept change and end every watch; lock held. */
@@ -141,6 +149,7 @@ static void reset_locked(struct feed *f, uint64_t version)
 	while (f->head < f->end)
 		evict(f);
 	f->floor = f->version = version;
+	f->vend = f->end;
 	f->epoch++;
 }
 
@@ -161,15 +170,46 @@ void feed_publish(struct feed *f)
 		f->published++;
 	}
 	f->nstage = 0;
+	bool wake = !f->gated;
 	if (f->stage_lost) {
 		uint64_t v =
 		    f->stage_lost_version > f->version ? f->stage_lost_version : f->version;
 		reset_locked(f, v);
 		f->stage_lost = false;
 		f->stage_lost_version = 0;
+		wake = true;
+	}
+	if (!f->gated)
+		f->vend = f->end;
+	pthread_mutex_unlock(&f->lock);
+	if (wake)
+		notify(f);
+}
+
+void feed_set_gated(struct feed *f, bool gated)
+{
+	pthread_mutex_lock(&f->lock);
+	f->gated = gated;
+	bool wake = !gated && f->vend < f->end;
+	if (!gated)
+		f->vend = f->end;
+	pthread_mutex_unlock(&f->lock);
+	if (wake)
+		notify(f);
+}
+
+void feed_release(struct feed *f, uint64_t version)
+{
+	bool wake = false;
+
+	pthread_mutex_lock(&f->lock);
+	while (f->vend < f->end && f->ring[f->vend % f->cap].version <= version) {
+		f->vend++;
+		wake = true;
 	}
 	pthread_mutex_unlock(&f->lock);
-	notify(f);
+	if (wake)
+		notify(f);
 }
 
 void feed_discard(struct feed *f)
@@ -190,6 +230,12 @@ void feed_reset(struct feed *f, uint64_t version)
 	notify(f);
 }
 
+/* The newest version watchers may see; lock held. */
+static uint64_t visible_locked(const struct feed *f)
+{
+	return f->vend > f->head ? f->ring[(f->vend - 1) % f->cap].version : f->floor;
+}
+
 int feed_subscribe(struct feed *f, struct feed_sub *s, const char *prefix, uint64_t from,
                    bool from_now, uint64_t *version)
 {
@@ -203,7 +249,7 @@ int feed_subscribe(struct feed *f, struct feed_sub *s, const char *prefix, uint6
 	s->active = true;
 	s->epoch = f->epoch;
 	s->resync = 0;
-	s->from = from_now ? f->version : from;
+	s->from = from_now ? visible_locked(f) : from;
 	if (s->from > f->version)
 		s->resync = IPC_RESYNC_FUTURE;
 	else if (s->from < f->floor)
@@ -260,7 +306,7 @@ size_t feed_take(struct feed *f, struct feed_sub *s,
 		pthread_mutex_unlock(&f->lock);
 		return 0;
 	}
-	for (; s->next_seq < f->end; s->next_seq++) {
+	for (; s->next_seq < f->vend; s->next_seq++) {
 		const struct feed_ev *e = &f->ring[s->next_seq % f->cap];
 		if (!matches(s, e->path))
 			continue;
@@ -282,7 +328,7 @@ bool feed_pending(struct feed *f, const struct feed_sub *s)
 	if (!s->active)
 		return false;
 	pthread_mutex_lock(&f->lock);
-	bool p = s->resync || s->epoch != f->epoch || s->next_seq < f->end;
+	bool p = s->resync || s->epoch != f->epoch || s->next_seq < f->vend;
 	pthread_mutex_unlock(&f->lock);
 	return p;
 }

@@ -63,6 +63,17 @@ void feed_publish(struct feed *f);
 void feed_discard(struct feed *f);
 /* The tree was replaced (now at version): history gone, every watch resyncs. */
 void feed_reset(struct feed *f, uint64_t version);
+/*
+ * Gated mode (cluster mode): a published change reaches watchers only once
+ * feed_release() was called with its version or a newer one, from any
+ * thread.  pmxcfs releases a batch after the kernel dropped the directory
+ * entries the batch changed: a watcher that opens a path right after its
+ * event must find the new file, not a cached dentry of the old one.  A reset
+ * or an overflow makes everything visible (every watch resyncs anyway).
+ * Turning the gate off releases everything.
+ */
+void feed_set_gated(struct feed *f, bool gated);
+void feed_release(struct feed *f, uint64_t version);
 
 /* ---- watchers ---- */
 /*

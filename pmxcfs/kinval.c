@@ -24,6 +24,8 @@ struct kinval_item {
 	bool waited;
 	bool done;
 	bool store; /* then push data into the page cache */
+	kinval_call_fn call; /* instead: call it with call_ctx and version */
+	void *call_ctx;
 	uint64_t version;
 	char *data;
 	size_t len;
@@ -64,6 +66,10 @@ static void deliver(struct kinval *k, struct fuse_session *se, struct kinval_ite
 	int err = 0;
 	bool stored = false;
 
+	if (it->call) {
+		it->call(it->call_ctx, it->version);
+		return;
+	}
 	if (se && it->entry)
 		err = fuse_lowlevel_notify_inval_entry(se, it->inode, it->name, strlen(it->name));
 	else if (se)
@@ -199,6 +205,8 @@ void kinval_free(struct kinval *k)
 		pthread_join(k->thread, NULL);
 	for (struct kinval_item *it = k->head, *next; it; it = next) {
 		next = it->next;
+		if (it->call)
+			deliver(k, NULL, it);
 		item_free(it);
 	}
 	pthread_cond_destroy(&k->work);
@@ -215,6 +223,8 @@ static void kinval_push(struct kinval *k, struct kinval_item *it, bool wait)
 	pthread_mutex_lock(&k->lock);
 	if (k->stopping || !k->se) {
 		pthread_mutex_unlock(&k->lock);
+		if (it->call) /* nothing to wait for: call it now */
+			deliver(k, NULL, it);
 		item_free(it);
 		return;
 	}
@@ -283,4 +293,17 @@ void kinval_entry(struct kinval *k, uint64_t parent, const char *name, bool wait
 		return;
 	}
 	kinval_push(k, it, wait);
+}
+
+void kinval_call(struct kinval *k, kinval_call_fn fn, void *ctx, uint64_t version)
+{
+	struct kinval_item *it = calloc(1, sizeof(*it));
+	if (!it) {
+		fn(ctx, version); /* out of memory: at least do not hold it back */
+		return;
+	}
+	it->call = fn;
+	it->call_ctx = ctx;
+	it->version = version;
+	kinval_push(k, it, false);
 }

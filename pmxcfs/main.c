@@ -448,14 +448,39 @@ static void on_sigusr1(int sig)
 		cluster_request_verify(g_cluster);
 }
 
+/* What the cluster's hooks reach: the kernel's caches and the change feed. */
+struct hook_ctx {
+	struct kinval *kinval;
+	struct feed *feed;
+};
+
 static void hook_inode(void *ctx, uint64_t inode)
 {
-	kinval_inode_attrs(ctx, inode);
+	struct hook_ctx *h = ctx;
+	kinval_inode_attrs(h->kinval, inode);
 }
 
 static void hook_entry(void *ctx, uint64_t parent, const char *name)
 {
-	kinval_entry(ctx, parent, name, false);
+	struct hook_ctx *h = ctx;
+	kinval_entry(h->kinval, parent, name, false);
+}
+
+static void release_feed(void *ctx, uint64_t version)
+{
+	feed_release(ctx, version);
+}
+
+/*
+ * A batch from the cluster was applied: its watchers hear of it once
+ * kinval delivered the entry invalidations queued before (a watcher that
+ * opens a renamed-over path right after its event must not get the cached
+ * dentry of the file that was replaced: ENOENT, or the old content).
+ */
+static void hook_settled(void *ctx, uint64_t version)
+{
+	struct hook_ctx *h = ctx;
+	kinval_call(h->kinval, release_feed, h->feed, version);
 }
 
 struct layout_job {
@@ -546,7 +571,11 @@ int main(int argc, char **argv)
 			.dbpath = o.db,
 			.verify_secs = o.verify_secs,
 		};
-		struct cluster_hooks hk = { hook_inode, hook_entry, kinval };
+		static struct hook_ctx hc;
+		hc.kinval = kinval;
+		hc.feed = feed;
+		struct cluster_hooks hk = { hook_inode, hook_entry, hook_settled, &hc };
+		feed_set_gated(feed, true);
 		if (cluster_new(dfsm, mdb, &co, &cluster)) {
 			fprintf(stderr, "pmxcfs: cannot set up cluster mode\n");
 			goto out_free_kinval;

@@ -1,7 +1,10 @@
 /*
  * pmxcfs-watch.c - print the changes pmxcfs applies under a path prefix,
  * one line per change: "<version> <op> <path>" (renames add the other
- * path).  For operators and tests.
+ * path).  For operators and tests.  With --read MOUNT, each change that
+ * leaves a file (create, put, rename-to) is followed at once by a read of it
+ * through the mount, and the line ends in " read:<its first line>" or
+ * " read-error:<ENAME>": what a watcher acting on the event would find.
  *
  * Exit status: 0 after --count changes, 1 on errors, 3 when the watch
  * ended with "resync needed" (printed as "<version> resync <reason>"),
@@ -10,17 +13,19 @@
 #include "proto/pmxcfs_client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *out)
 {
 	fprintf(
 	    out,
 	    "usage: pmxcfs-watch [--from VERSION] [--list] [--count N] [--timeout SECS]\n"
-	    "                    [--ipc-name NAME] PREFIX\n"
+	    "                    [--read MOUNT] [--ipc-name NAME] PREFIX\n"
 	    "\n"
 	    "  PREFIX          a path relative to /etc/pve (\"nodes/node1/lxc/\"; \"\" for all)\n"
 	    "  --from VERSION  replay every change after VERSION first (default: only\n"
@@ -28,7 +33,10 @@ static void usage(FILE *out)
 	    "  --list          first print the entries under PREFIX (\"<version> entry\n"
 	    "                  <path>\"), then every change after that listing\n"
 	    "  --count N       exit after N changes\n"
-	    "  --timeout SECS  exit with status 4 when no change came for SECS seconds\n");
+	    "  --timeout SECS  exit with status 4 when no change came for SECS seconds\n"
+	    "  --read MOUNT    read each file a change leaves (create, put, rename-to)\n"
+	    "                  through MOUNT (/etc/pve) at once and print its first line\n"
+	    "                  (\" read:LINE\") or the error (\" read-error:ENOENT\")\n");
 }
 
 static bool parse_u64(const char *s, uint64_t *v)
@@ -42,6 +50,30 @@ static bool parse_u64(const char *s, uint64_t *v)
 	return true;
 }
 
+/* --read: " read:<first line>" or " read-error:<ENAME>" for mount/path. */
+static void print_read(const char *mount, const char *path)
+{
+	char full[4096], buf[4096];
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(full, sizeof(full), "%s/%s", mount, path);
+	if ((fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	if (n < 0) {
+		const char *name = strerrorname_np(errno);
+		printf(" read-error:%s", name ? name : "?");
+		return;
+	}
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	printf(" read:%s", buf);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -50,10 +82,11 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "ipc-name", required_argument, NULL, 'n' },
+		{ "read", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *name = NULL;
+	const char *name = NULL, *mount = NULL;
 	uint64_t from = 0, count = 0, timeout = 0, start;
 	bool have_from = false, list = false;
 	struct pmxcfs_client *c;
@@ -85,6 +118,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			name = optarg;
+			break;
+		case 'r':
+			mount = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -158,12 +194,12 @@ int main(int argc, char **argv)
 			rc = 3;
 			break;
 		}
-		if (ev->path2[0])
-			printf("%llu %s %s %s\n", (unsigned long long)ev->version,
-			       ipc_op_name((unsigned)ev->op), ev->path, ev->path2);
-		else
-			printf("%llu %s %s\n", (unsigned long long)ev->version,
-			       ipc_op_name((unsigned)ev->op), ev->path);
+		printf("%llu %s %s%s%s", (unsigned long long)ev->version,
+		       ipc_op_name((unsigned)ev->op), ev->path, ev->path2[0] ? " " : "", ev->path2);
+		if (mount &&
+		    (ev->op == IPC_OP_CREATE || ev->op == IPC_OP_PUT || ev->op == IPC_OP_RENAME_TO))
+			print_read(mount, ev->path);
+		printf("\n");
 		fflush(stdout);
 		if (count && ++seen >= count) {
 			rc = 0;

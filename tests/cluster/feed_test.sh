@@ -296,4 +296,38 @@ t_clusterlog() {
 	done
 }
 
+# A file replaced by a rename on another node, read the moment its event
+# arrives (what ctmgrd does): it is there, with the new content or a newer
+# one - never ENOENT from the replaced file's cached directory entry, never
+# the old content.  Also for a plain rewrite (put).
+t_read_after_rename() {
+	sim up 2
+	on 1 mkdir /etc/pve/rr /etc/pve/rrtmp
+	on 1 sh -c 'echo v0 > /etc/pve/rr/x.conf'
+	local n=300
+	watch 2 r --count $((3 * n)) --timeout 60 --read /etc/pve rr/
+	# the watcher's reads keep node2's entry for x.conf cached
+	on 1 sh -c 'i=1; while [ $i -le '"$n"' ]; do
+		echo "v$i" > /etc/pve/rrtmp/t || exit 1
+		mv /etc/pve/rrtmp/t /etc/pve/rr/x.conf || exit 1
+		i=$((i + 1)); done'
+	on 1 sh -c 'i=1; while [ $i -le '"$n"' ]; do echo "p$i" > /etc/pve/rr/x.conf || exit 1; i=$((i + 1)); done'
+	wait_bg "$LAST_BG" 60 || fail "the watcher did not get $((3 * n)) changes"
+	[ "$BG_RC" = 0 ] || fail "the watcher exited with $BG_RC: $(tail -2 "$TMP/r.out")"
+	local bad
+	bad=$(grep -c 'read-error' "$TMP/r.out") || true
+	[ "$bad" = 0 ] || fail "$bad reads after an event failed, e.g. $(grep -m1 'read-error' "$TMP/r.out")"
+	# the i-th rename leaves v<i>: the read finds it or a newer one; each
+	# rewrite is two puts (the truncation, then the content): a read after
+	# either finds p<j> with j >= that rewrite, or the truncated empty file
+	local why
+	why=$(awk '
+		$2 == "rename-to" { i++; split($NF, a, ":v"); if (a[2] + 0 < i) { print "rename " i " read " $NF; bad = 1; exit 1 } }
+		$2 == "put" { p++; w = int((p + 1) / 2); if ($NF != "read:") {
+			split($NF, a, ":p"); if (a[2] + 0 < w) { print "write " w " read " $NF; bad = 1; exit 1 } } }
+		END { if (!bad && i != '"$n"') { print i " renames"; exit 1 } }' "$TMP/r.out") ||
+		fail "a read right after its event found older content: $why"
+	info "$((3 * n)) events on node2, each file read at once: never missing, never older"
+}
+
 run_case "$@"

@@ -636,6 +636,89 @@ static void t_notify(void)
 	feed_free(f);
 }
 
+/* Gated mode: published changes wait for feed_release (pmxcfs's cluster mode). */
+static void t_gated(void)
+{
+	struct feed *f = feed_new(0, 4, FEED_DEFAULT_BYTES);
+	struct feed_sub s = { 0 }, late = { 0 };
+	struct got g;
+	uint8_t resync;
+	uint64_t v;
+	int n = 0;
+
+	feed_set_notify(f, count_notify, &n);
+	feed_set_gated(f, true);
+	ASSERT_EQ(feed_subscribe(f, &s, "", 0, true, &v), 0);
+	publish_range(f, 1, 2);
+	ASSERT_EQ(n, 0); /* nobody is woken for what they may not see */
+	ASSERT(!feed_pending(f, &s));
+	ASSERT_EQ(take(f, &s, &g, &resync), 0);
+	ASSERT_EQ(resync, 0);
+	/* a watch "from now" starts after what is visible, not what is published */
+	ASSERT_EQ(feed_subscribe(f, &late, "", 0, true, &v), 0);
+	ASSERT_EQ(v, 0);
+
+	feed_release(f, 1);
+	ASSERT_EQ(n, 1);
+	ASSERT(feed_pending(f, &s));
+	ASSERT_EQ(take(f, &s, &g, &resync), 1);
+	ASSERT_EQ(g.c[0].version, 1);
+	ASSERT(!feed_pending(f, &s));
+	/* an old or repeated release changes nothing and wakes nobody */
+	feed_release(f, 1);
+	feed_release(f, 0);
+	ASSERT_EQ(n, 1);
+	ASSERT_EQ(take(f, &s, &g, &resync), 0);
+
+	/* a rename's two halves are released together */
+	feed_stage(f, 3, 0, IPC_OP_RENAME_FROM, "a", "b");
+	feed_stage(f, 3, 0, IPC_OP_RENAME_TO, "b", "a");
+	feed_publish(f);
+	feed_release(f, 3);
+	ASSERT_EQ(n, 2);
+	ASSERT_EQ(take(f, &s, &g, &resync), 3);
+	ASSERT_EQ(g.c[0].version, 2);
+	ASSERT_EQ(g.c[1].version, 3);
+	ASSERT_EQ(g.c[2].version, 3);
+	ASSERT_EQ(take(f, &late, &g, &resync), 4);
+	ASSERT_EQ(resync, 0);
+
+	/* unreleased changes pushed out of the ring: visible, the watcher overflows */
+	publish_range(f, 4, 9);
+	ASSERT(feed_pending(f, &s));
+	ASSERT_EQ(take(f, &s, &g, &resync), 0);
+	ASSERT_EQ(resync, IPC_RESYNC_OVERFLOW);
+	feed_unsubscribe(f, &s);
+
+	/* turning the gate off shows what was held */
+	feed_release(f, 9);
+	ASSERT_EQ(feed_subscribe(f, &s, "", 0, true, &v), 0);
+	ASSERT_EQ(v, 9);
+	publish_range(f, 10, 10);
+	ASSERT_EQ(take(f, &s, &g, &resync), 0);
+	int before = n;
+	feed_set_gated(f, false);
+	ASSERT_EQ(n, before + 1);
+	ASSERT_EQ(take(f, &s, &g, &resync), 1);
+	ASSERT_EQ(g.c[0].version, 10);
+	/* ungated again: a publish is visible at once */
+	publish_range(f, 11, 11);
+	ASSERT_EQ(take(f, &s, &g, &resync), 1);
+
+	/* a reset makes everything visible (every watch resyncs) */
+	feed_set_gated(f, true);
+	publish_range(f, 12, 12);
+	feed_reset(f, 100);
+	ASSERT_EQ(take(f, &s, &g, &resync), 0);
+	ASSERT_EQ(resync, IPC_RESYNC_STATE);
+	feed_unsubscribe(f, &s);
+	ASSERT_EQ(feed_subscribe(f, &s, "", 0, true, &v), 0);
+	ASSERT_EQ(v, 100);
+	feed_unsubscribe(f, &s);
+	feed_unsubscribe(f, &late);
+	feed_free(f);
+}
+
 static const struct test_case cases[] = {
 	{ "take_in_order", t_take_in_order },
 	{ "prefix_filter", t_prefix_filter },
@@ -651,6 +734,7 @@ static const struct test_case cases[] = {
 	{ "pending", t_pending },
 	{ "stats", t_stats },
 	{ "notify", t_notify },
+	{ "gated", t_gated },
 };
 
 TEST_MAIN(cases)
