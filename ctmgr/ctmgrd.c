@@ -192,7 +192,9 @@ static void reconcile(long id)
 	snprintf(path, sizeof(path), "%s/%slxc/%ld.conf", ctf_root(), prefix, id);
 	int rc = hp_reconcile(id, path, &res, err, sizeof(err));
 	if (rc == -ENOENT) {
-		retry_gone(id); /* gone (destroyed, migrated away) - or not yet visible */
+		/* gone (destroyed, migrated away) - or not yet visible */
+		if (!retry_gone(id))
+			logmsg(LOG_INFO, "CT %ld: no config here (any more)", id);
 		return;
 	}
 	gone_tries[(size_t)id % (sizeof(gone_tries) / sizeof(gone_tries[0]))].id = 0;
@@ -210,6 +212,11 @@ static void reconcile(long id)
 		logmsg(LOG_INFO, "CT %ld: applied [%s] pending [%s]", id, res.applied, res.pending);
 		if (res.failed[0])
 			clusterlog(LOG_WARNING, "CT %ld: left pending: %s", id, res.failed);
+	} else {
+		/* every handled change leaves a line: a lost one shows as a gap */
+		logmsg(LOG_INFO, "CT %ld: %s (config %.12s)", id,
+		       res.running ? "running, nothing to change" : "not running, nothing to do",
+		       res.digest);
 	}
 	hp_write_verdict(id, &res);
 }
@@ -276,6 +283,9 @@ static int serve(void)
 			}
 			version = ev.version;
 			long id = conf_id(ev.path);
+			if (id > 0 || request_id(ev.path) > 0)
+				logmsg(LOG_INFO, "change %" PRIu64 ": %s %s", ev.version,
+				       ipc_op_name(ev.op) ? ipc_op_name(ev.op) : "?", ev.path);
 			const char *op = ipc_op_name(ev.op);
 			bool arrived = op &&
 			    (!strcmp(op, "put") || !strcmp(op, "create") ||
