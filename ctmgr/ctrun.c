@@ -65,6 +65,26 @@ static int cmp_mnt(const void *a, const void *b)
 	return strcmp(((const struct mnt *)a)->mp, ((const struct mnt *)b)->mp);
 }
 
+/* key's value v (rootfs or mpN) into m */
+static int parse_mnt(const char *key, const char *v, struct mnt *m, char *err, size_t errlen)
+{
+	char ro[8] = "";
+	bool root = !strcmp(key, "rootfs");
+	memset(m, 0, sizeof(*m));
+	snprintf(m->key, sizeof(m->key), "%s", key);
+	if (cts_prop_get(v, "volume", "volume", m->vol, sizeof(m->vol)) != 1 ||
+	    (!root && cts_prop_get(v, "volume", "mp", m->mp, sizeof(m->mp)) != 1)) {
+		snprintf(err, errlen, "%s: no volume or mount path in '%s'", key, v);
+		return -EINVAL;
+	}
+	if (root)
+		snprintf(m->mp, sizeof(m->mp), "/");
+	if (cts_prop_get(v, "volume", "mountoptions", m->opts, sizeof(m->opts)) != 1)
+		m->opts[0] = '\0';
+	m->ro = cts_prop_get(v, "volume", "ro", ro, sizeof(ro)) == 1 && cts_parse_bool(ro) == 1;
+	return 0;
+}
+
 /* rootfs and mpN of c, rootfs first and the rest by path */
 static int collect(const struct ctc_conf *c, struct mnt **out, size_t *n, char *err, size_t errlen)
 {
@@ -75,7 +95,7 @@ static int collect(const struct ctc_conf *c, struct mnt **out, size_t *n, char *
 		return -ENOMEM;
 	}
 	for (int i = -1; i < 256; i++) {
-		char key[16], ro[8] = "";
+		char key[16];
 		if (i < 0)
 			snprintf(key, sizeof(key), "rootfs");
 		else
@@ -83,19 +103,10 @@ static int collect(const struct ctc_conf *c, struct mnt **out, size_t *n, char *
 		const char *v = ctc_get(&c->main, key);
 		if (!v)
 			continue;
-		snprintf(m[k].key, sizeof(m[k].key), "%s", key);
-		if (cts_prop_get(v, "volume", "volume", m[k].vol, sizeof(m[k].vol)) != 1 ||
-		    (i >= 0 && cts_prop_get(v, "volume", "mp", m[k].mp, sizeof(m[k].mp)) != 1)) {
-			snprintf(err, errlen, "%s: no volume or mount path in '%s'", key, v);
+		if (parse_mnt(key, v, &m[k], err, errlen)) {
 			free(m);
 			return -EINVAL;
 		}
-		if (i < 0)
-			snprintf(m[k].mp, sizeof(m[k].mp), "/");
-		if (cts_prop_get(v, "volume", "mountoptions", m[k].opts, sizeof(m[k].opts)) != 1)
-			m[k].opts[0] = '\0';
-		m[k].ro =
-		    cts_prop_get(v, "volume", "ro", ro, sizeof(ro)) == 1 && cts_parse_bool(ro) == 1;
 		k++;
 	}
 	if (k == 0 || strcmp(m[0].key, "rootfs") != 0) {
@@ -287,17 +298,17 @@ static bool loop_backing(const char *path, char *dev, size_t len)
 	return found;
 }
 
-/* Mount m's volume at target (a path, possibly /proc/self/fd/N). */
-static int mount_volume(const struct mnt *m, const struct st_cfg *st, const char *target, char *err,
-                        size_t errlen)
+/*
+ * What m mounts: a host path (bind mount) or a storage volume, as a path
+ * in src (which exists); *image: an ext4 image file to loop-mount.
+ */
+static int volume_source(const struct mnt *m, const struct st_cfg *st, char *src, size_t len,
+                         bool *image, char *err, size_t errlen)
 {
-	char src[4096], data[64];
 	struct stat sb;
-	bool image = false;
-	unsigned long flags = mount_flags(m, data, sizeof(data));
-
+	*image = false;
 	if (m->vol[0] == '/') {
-		snprintf(src, sizeof(src), "%s", m->vol);
+		snprintf(src, len, "%s", m->vol);
 	} else {
 		const struct st_store *s;
 		struct st_vol v;
@@ -307,68 +318,182 @@ static int mount_volume(const struct mnt *m, const struct st_cfg *st, const char
 			snprintf(err, errlen, "%s: '%s' is not a disk image", m->key, m->vol);
 			return -EINVAL;
 		}
-		s->plugin->path(s, &v, src, sizeof(src));
-		image = !v.subvol;
+		s->plugin->path(s, &v, src, len);
+		*image = !v.subvol;
 	}
 	if (stat(src, &sb) != 0) {
 		int e = errno;
 		snprintf(err, errlen, "%s: volume '%s' (%s): %s", m->key, m->vol, src, strerror(e));
 		return -e;
 	}
-	if (image) {
-		char dev[64], busy[32];
-		/*
-		 * A loop device of a container that just stopped is released a
-		 * moment after its last mount went (the kernel detaches it
-		 * asynchronously): wait for that, up to 2 s, before refusing.
-		 */
-		for (int i = 0; i < 100 && loop_backing(src, busy, sizeof(busy)); i++)
-			usleep(20 * 1000);
-		if (loop_backing(src, busy, sizeof(busy))) {
-			snprintf(err, errlen,
-			         "%s: '%s' is in use already (%s): a second mount would "
-			         "corrupt it",
-			         m->key, src, busy);
-			return -EBUSY;
-		}
-		int lfd = loop_attach(src, m->ro, dev, sizeof(dev), err, errlen);
-		if (lfd < 0)
-			return lfd;
-		int rc = mount(dev, target, "ext4", flags, data[0] ? data : NULL);
-		int e = errno;
-		close(lfd); /* the mount keeps the device; unmounting frees it */
-		if (rc != 0) {
-			snprintf(err, errlen, "%s: cannot mount '%s' (ext4 on %s): %s", m->key, src,
-			         dev, strerror(e));
-			return -e;
-		}
-		return 0;
-	}
-	if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) != 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: cannot bind-mount '%s': %s", m->key, src, strerror(e));
-		return -e;
-	}
-	/* the options on the whole tree (submounts too), adding to the source's flags */
-	struct mount_attr attr;
-	memset(&attr, 0, sizeof(attr));
-	attr.attr_set = (flags & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0) |
+	return 0;
+}
+
+/* MS_* flags of mount_flags() as mount_setattr() attributes to set */
+static void mount_attrs(unsigned long flags, struct mount_attr *attr)
+{
+	memset(attr, 0, sizeof(*attr));
+	attr->attr_set = (flags & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0) |
 	    (flags & MS_NODEV ? MOUNT_ATTR_NODEV : 0) |
 	    (flags & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0) |
 	    (flags & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0);
 	if (flags & MS_NOATIME) {
-		attr.attr_set |= MOUNT_ATTR_NOATIME;
-		attr.attr_clr |= MOUNT_ATTR__ATIME;
+		attr->attr_set |= MOUNT_ATTR_NOATIME;
+		attr->attr_clr |= MOUNT_ATTR__ATIME;
 	}
-	if (attr.attr_set &&
-	    syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: cannot apply the mount options to '%s': %s", m->key, src,
+}
+
+/*
+ * What a mount already in place at the target looks like when it is the
+ * one being added (a replay after a crash between the mount and the
+ * record): same device and inode (bind), same file system (image: the
+ * loop device's), same device node (devN).
+ */
+struct mnt_ident {
+	bool any; /* false: nothing to compare */
+	bool fs_only; /* compare st_dev only */
+	bool rdev; /* compare st_rdev and the file type */
+	dev_t dev;
+	ino_t ino;
+	mode_t type;
+};
+
+static bool ident_matches(const struct mnt_ident *id, const struct stat *sb)
+{
+	if (!id->any)
+		return false;
+	if (id->rdev)
+		return (sb->st_mode & S_IFMT) == id->type && sb->st_rdev == id->dev;
+	return sb->st_dev == id->dev && (id->fs_only || sb->st_ino == id->ino);
+}
+
+/*
+ * The detached mount for m (bind: a clone of the host path's tree, its
+ * submounts too; image: a new ext4 mount of a fresh loop device), with m's
+ * options; -errno.  An image that a loop device serves already (after
+ * waiting up to wait_ms for a release): -EBUSY, with *ident set to
+ * recognise that mount if it is this container's own.
+ */
+static int detached_volume(const struct mnt *m, const struct st_cfg *st, int wait_ms,
+                           struct mnt_ident *ident, char *err, size_t errlen)
+{
+	char src[4096], data[64], dev[64];
+	struct stat sb;
+	struct mount_attr attr;
+	bool image;
+	unsigned long flags = mount_flags(m, data, sizeof(data));
+	int rc = volume_source(m, st, src, sizeof(src), &image, err, errlen);
+	if (rc)
+		return rc;
+	mount_attrs(flags, &attr);
+	if (!image) {
+		if (stat(src, &sb) == 0) {
+			ident->any = true;
+			ident->dev = sb.st_dev;
+			ident->ino = sb.st_ino;
+		}
+		int fd = (int)syscall(SYS_open_tree, AT_FDCWD, src,
+		                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (fd < 0) {
+			int e = errno;
+			snprintf(err, errlen, "%s: cannot bind '%s': %s", m->key, src, strerror(e));
+			return -e;
+		}
+		if (attr.attr_set &&
+		    syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+		            sizeof(attr)) != 0) {
+			int e = errno;
+			snprintf(err, errlen, "%s: cannot apply the mount options to '%s': %s",
+			         m->key, src, strerror(e));
+			close(fd);
+			return -e;
+		}
+		return fd;
+	}
+	/*
+	 * A loop device of a container that just stopped is released a moment
+	 * after its last mount went (the kernel detaches it asynchronously):
+	 * wait for that, up to wait_ms, before refusing.
+	 */
+	for (int i = 0; i < wait_ms / 20 && loop_backing(src, dev, sizeof(dev)); i++)
+		usleep(20 * 1000);
+	if (loop_backing(src, dev, sizeof(dev))) {
+		if (stat(dev, &sb) == 0) {
+			ident->any = ident->fs_only = true;
+			ident->dev = sb.st_rdev;
+		}
+		snprintf(err, errlen,
+		         "%s: '%s' is in use already (%s): a second mount would corrupt it", m->key,
+		         src, dev);
+		return -EBUSY;
+	}
+	int lfd = loop_attach(src, m->ro, dev, sizeof(dev), err, errlen);
+	if (lfd < 0)
+		return lfd;
+	int fs = (int)syscall(SYS_fsopen, "ext4", FSOPEN_CLOEXEC), fd = -1;
+	if (fs >= 0 && syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", dev, 0) == 0 &&
+	    (!m->ro || syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "ro", NULL, 0) == 0) &&
+	    (!data[0] || syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, data, NULL, 0) == 0) &&
+	    (!(flags & MS_LAZYTIME) ||
+	     syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "lazytime", NULL, 0) == 0) &&
+	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		fd = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attr.attr_set);
+	int e = errno;
+	if (fs >= 0)
+		close(fs);
+	close(lfd); /* the mount keeps the device; unmounting frees it */
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot mount '%s' (ext4 on %s): %s", m->key, src, dev,
 		         strerror(e));
-		umount2(target, MNT_DETACH);
 		return -e;
 	}
-	return 0;
+	return fd;
+}
+
+/* The detached bind mount of device node path (read-only: deny_write). */
+static int detached_device(const char *key, const char *path, bool deny_write,
+                           struct mnt_ident *ident, char *err, size_t errlen)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0 || !(S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode))) {
+		snprintf(err, errlen, "%s: '%s' is not a device node on this host", key, path);
+		return -ENODEV;
+	}
+	ident->any = ident->rdev = true;
+	ident->dev = sb.st_rdev;
+	ident->type = sb.st_mode & S_IFMT;
+	int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (fd >= 0 && deny_write &&
+	    syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: cannot bind '%s': %s", key, path, strerror(e));
+		return -e;
+	}
+	return fd;
+}
+
+/* Mount m's volume at target (a path, possibly /proc/self/fd/N). */
+static int mount_volume(const struct mnt *m, const struct st_cfg *st, const char *target, char *err,
+                        size_t errlen)
+{
+	struct mnt_ident ident = { 0 };
+	int fd = detached_volume(m, st, 2000, &ident, err, errlen), rc = 0;
+	if (fd < 0)
+		return fd;
+	/* T_SYMLINKS: target may be a /proc/self/fd magic link (as mount(2) follows it) */
+	if (syscall(SYS_move_mount, fd, "", AT_FDCWD, target,
+	            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: cannot mount at '%.900s': %s", m->key, m->mp,
+		         strerror(errno));
+	}
+	close(fd);
+	return rc;
 }
 
 int ctr_mount_volumes(const struct ctc_conf *c, long id, const struct st_cfg *st, bool ro,
@@ -424,6 +549,103 @@ int ctr_mount_volumes(const struct ctc_conf *c, long id, const struct st_cfg *st
 		char e2[256];
 		ctr_unmount_volumes(id, e2, sizeof(e2));
 	}
+	return rc;
+}
+
+int ctr_live_mount(const struct ctc_conf *c, pid_t init, const char *key, const struct st_cfg *st,
+                   char *err, size_t errlen)
+{
+	struct mnt m;
+	struct mnt_ident ident = { 0 };
+	const char *v = ctc_get(&c->main, key);
+	bool dev = !strncmp(key, "dev", 3), dir = true;
+	int mfd, rc;
+	uid_t uid;
+	gid_t gid;
+
+	if (!v) {
+		snprintf(err, errlen, "%s is not in the config", key);
+		return -EINVAL;
+	}
+	if (dev) {
+		char ro[8] = "";
+		memset(&m, 0, sizeof(m));
+		snprintf(m.key, sizeof(m.key), "%s", key);
+		if (cts_prop_get(v, "path", "path", m.vol, sizeof(m.vol)) != 1 || m.vol[0] != '/') {
+			snprintf(err, errlen, "%s: no device path in '%s'", key, v);
+			return -EINVAL;
+		}
+		snprintf(m.mp, sizeof(m.mp), "%s", m.vol); /* the same path inside */
+		bool deny = cts_prop_get(v, "path", "deny-write", ro, sizeof(ro)) == 1 &&
+		    cts_parse_bool(ro) == 1;
+		mfd = detached_device(key, m.vol, deny, &ident, err, errlen);
+		dir = false;
+	} else {
+		if ((rc = parse_mnt(key, v, &m, err, errlen)))
+			return rc;
+		struct stat sb;
+		dir = !(m.vol[0] == '/' && stat(m.vol, &sb) == 0 && !S_ISDIR(sb.st_mode));
+		mfd = detached_volume(&m, st, 0, &ident, err, errlen);
+	}
+	if (mfd < 0 && !(mfd == -EBUSY && ident.any))
+		return mfd;
+	ctr_root_owner(c, &uid, &gid);
+
+	/*
+	 * The container's root and mount namespace, through its init: a child
+	 * enters the namespace, creates the mount point inside the root
+	 * without following symlinks (as at start) and moves the mount there.
+	 */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)init);
+	int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)init);
+	int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (rootfd < 0 || nsfd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "container's init (%d) is gone: %s", (int)init,
+		         strerror(errno));
+		goto out;
+	}
+	int pfd;
+	pid_t pid = fsu_fork_piped(&pfd, err, errlen);
+	if (pid < 0) {
+		rc = (int)pid;
+		goto out;
+	}
+	if (pid == 0) {
+		char e[1024] = "";
+		struct stat sb;
+		int t = -1;
+		if (setns(nsfd, CLONE_NEWNS) != 0)
+			snprintf(e, sizeof(e), "cannot enter the container's mount namespace: %s",
+			         strerror(errno));
+		else if ((t = open_inside(rootfd, m.mp, dir, uid, gid, e, sizeof(e))) < 0)
+			; /* e says why */
+		else if (fstat(t, &sb) == 0 && ident_matches(&ident, &sb))
+			; /* there already */
+		else if (mfd < 0)
+			snprintf(e, sizeof(e), "%s", err); /* in use elsewhere */
+		else if (syscall(SYS_move_mount, mfd, "", t, "",
+		                 MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+			snprintf(e, sizeof(e), "%s: cannot mount at '%.900s' in the container: %s",
+			         key, m.mp, strerror(errno));
+		if (e[0] && write(pfd, e, strlen(e)) < 0)
+			_exit(2);
+		_exit(e[0] ? 1 : 0);
+	}
+	char why[1024] = "";
+	int status = fsu_collect(pid, pfd, why, sizeof(why));
+	rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+	if (rc)
+		snprintf(err, errlen, "%s", why[0] ? why : "the mount helper failed");
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	if (nsfd >= 0)
+		close(nsfd);
+	if (mfd >= 0)
+		close(mfd); /* moved: the mount stays; not moved: it goes (and its loop device) */
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 #include "ctmgr/ctschema.h"
 #include "ctmgr/fsutil.h"
 #include "ctmgr/lxcgen.h"
+#include "ctmgr/storage.h"
 #include "pmxcfs/sbuf.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +59,14 @@ static long long num(const struct ctc_section *s, const char *key, long long def
 {
 	const char *v = ctc_get(s, key);
 	return v ? atoll(v) : def;
+}
+
+/* a numbered key: prefix then digits only (mp0, dev12) */
+static bool numbered(const char *key, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return !strncmp(key, prefix, n) && key[n] &&
+	    strspn(key + n, "0123456789") == strlen(key + n);
 }
 
 /* ------------------------------------------------------------ the cgroup */
@@ -214,6 +224,45 @@ static bool cg_set(struct live *l, const char *key, const char *fmt, long long a
 		return true;
 	/* not visible here, or refused: ask LXC (which tells no reason either) */
 	return l->ct->set_cgroup_item(l->ct, key, v);
+}
+
+/*
+ * A new mpN or devN: a device is allowed in the container's devices cgroup
+ * first (as at start: rwm, or rm with deny-write), then the mount is made
+ * in the container's mount namespace.  *st: storage.cfg, loaded on first
+ * use.
+ */
+static bool add_mount(struct live *l, const struct ctc_conf *c, const char *key, struct st_cfg **st,
+                      char *why, size_t len)
+{
+	const char *v = ctc_get(&c->main, key);
+	char path[4096], ro[8] = "";
+	struct stat sb;
+	if (!strncmp(key, "dev", 3)) {
+		if (cts_prop_get(v, "path", "path", path, sizeof(path)) != 1 ||
+		    stat(path, &sb) != 0 || !(S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode))) {
+			snprintf(why, len, "'%s' is not a device node on this host", v);
+			return false;
+		}
+		bool deny = cts_prop_get(v, "path", "deny-write", ro, sizeof(ro)) == 1 &&
+		    cts_parse_bool(ro) == 1;
+		char rule[64];
+		snprintf(rule, sizeof(rule), "%c %u:%u %s", S_ISCHR(sb.st_mode) ? 'c' : 'b',
+		         major(sb.st_rdev), minor(sb.st_rdev), deny ? "rm" : "rwm");
+		/* v2: only LXC's monitor can extend the device program it attached */
+		if (!(l->h.cgroup == LXG_CGROUP_V1 && cg_write(l, "devices.allow", rule)) &&
+		    !l->ct->set_cgroup_item(l->ct, "devices.allow", rule)) {
+			snprintf(why, len, "the devices cgroup refused '%s'", rule);
+			return false;
+		}
+	} else if (!*st) {
+		char e[512];
+		if (st_cfg_load_etc(st, e, sizeof(e))) {
+			snprintf(why, len, "storage.cfg: %.480s", e);
+			return false;
+		}
+	}
+	return ctr_live_mount(c, l->init, key, *st, why, len) == 0;
 }
 
 /*
@@ -647,6 +696,7 @@ int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *er
 	char apath[4200], why[512];
 	struct ctc_conf *cur = NULL, *app = NULL;
 	struct changes cs = { NULL, 0 };
+	struct st_cfg *st = NULL; /* storage.cfg, read when a volume is added */
 	bool *pend = NULL;
 	int rc;
 
@@ -715,6 +765,9 @@ int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *er
 			ok = set_cpuunits(l, nv, why, sizeof(why));
 		} else if (!strcmp(k, "cores")) {
 			ok = set_cores(l, nv, why, sizeof(why));
+		} else if ((numbered(k, "mp") || numbered(k, "dev")) && !cs.v[i].oldv && nv) {
+			/* a new mount point or device; changing or removing one waits */
+			ok = add_mount(l, cur, k, &st, why, sizeof(why));
 		} else if (!strncmp(k, "net", 3) && k[3] >= '0' && k[3] <= '9') {
 			enum net_result nr = set_net(l, id, atoi(k + 3), cs.v[i].oldv, nv,
 			                             &cs.v[i].fixed, why, sizeof(why));
@@ -766,6 +819,7 @@ int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *er
 		}
 	}
 out:
+	st_cfg_free(st);
 	free(pend);
 	free_changes(&cs);
 	ctc_free(app);

@@ -10,6 +10,9 @@
  *   - memory, swap, cpulimit, cpuunits and cores are applied to the
  *     container's cgroup at once (cgroup v1 or v2; memory and swap in the
  *     safe order when lowering);
+ *   - netN is added, removed or changed in place (doc/ctmgrd.md);
+ *   - a new mpN or devN is mounted in the container's mount namespace
+ *     (ctr_live_mount), a device allowed in its devices cgroup first;
  *   - everything else, and a live change that fails (e.g. memory below
  *     what the container uses), goes back to its running value in the
  *     current section and into [pve:pending], applied at the next start.

@@ -19,6 +19,7 @@ case_script_init cm
 : "${CTMGRD:=$SRC/build/ctmgr/ctmgrd}"
 : "${PMXCFS_LOG:=$SRC/build/pmxcfs/pmxcfs-log}"
 ID=410
+ID2=411 # an unprivileged one, where a case needs it
 CONF=/etc/pve/nodes/node1/lxc/$ID.conf
 
 
@@ -32,6 +33,7 @@ case_cleanup_extra() {
 	for p in "${DAEMONS[@]}"; do kill "$p" 2>/dev/null; done
 	for n in 1 2 3; do
 		on "$n" lxc-stop -P "$TMP/lxc" -n "$ID" -k >/dev/null 2>&1 || true
+		on "$n" lxc-stop -P "$TMP/lxc" -n "$ID2" -k >/dev/null 2>&1 || true
 	done
 }
 trap case_cleanup EXIT
@@ -184,6 +186,110 @@ t_net() {
 	out=$(pct_on 1 set "$ID" --net2 name=eth2,bridge=vmbr7 2>&1)
 	case $out in *"pending: net2"*"bridge 'vmbr7' does not exist"* | *"bridge 'vmbr7' does not exist"*"pending: net2"*) ;;
 	*) fail "a missing bridge: $out" ;; esac
+	return 0
+}
+
+# wait until `pct exec` of sh -c $1 in the container prints $2 (10 s)
+wait_in() {
+	local i out=""
+	for ((i = 0; i < 200; i++)); do
+		out=$(pct_on 1 exec "$ID" -- sh -c "$1" 2>&1) || true
+		[ "$out" = "$2" ] && return 0
+		sleep 0.05
+	done
+	fail "'$1' in the container gives '$out', not '$2', after 10 s (ctmgrd: $(tail -5 "$TMP/ctmgrd.log"))"
+}
+
+# New mount points and devices, added to the config of the running
+# container from node3: a host directory (bound live: later host writes
+# show), a read-only one, a storage volume (an ext4 image), and a device
+# node its devices cgroup did not allow.  A replay (applied.conf lost them)
+# mounts nothing twice; removing one waits for the next start, where the
+# rest are mounted by the start itself.
+t_mounts() {
+	local out
+	setup
+	mkdir -p "$TMP/share" "$TMP/vz/images/$ID"
+	echo hello >"$TMP/share/greeting"
+	local img=$TMP/vz/images/$ID/vm-$ID-disk-9.raw
+	truncate -s 32M "$img"
+	mkfs.ext4 -q -F "$img" || fail "mkfs"
+	pct_on 1 exec "$ID" -- sh -c ': </dev/loop-control' 2>/dev/null &&
+		fail "/dev/loop-control opens before dev0 is added"
+	on 3 sh -c "printf '%s\n' 'mp0: $TMP/share,mp=/mnt/share' 'mp1: $TMP/share,mp=/mnt/ro,ro=1' \
+		'mp2: local:$ID/vm-$ID-disk-9.raw,mp=/mnt/vol,size=32M' 'dev0: /dev/loop-control' >>$CONF"
+	wait_in 'cat /mnt/share/greeting' hello
+	wait_in ': </dev/loop-control && echo opened' opened
+	wait_in 'grep -c " /mnt/vol ext4 " /proc/mounts' 1
+	echo later >"$TMP/share/later"
+	[ "$(pct_on 1 exec "$ID" -- cat /mnt/share/later)" = later ] || fail "a host write does not show"
+	[ "$(pct_on 1 exec "$ID" -- cat /mnt/ro/greeting)" = hello ] || fail "mp1"
+	pct_on 1 exec "$ID" -- sh -c 'echo x >/mnt/ro/x' 2>/dev/null && fail "mp1 (ro=1) is writable"
+	pct_on 1 exec "$ID" -- sh -c 'echo data >/mnt/vol/f' || fail "cannot write to mp2"
+	case $(on 1 cat "$CONF") in *"[pve:pending]"*) fail "a new mount went pending: $(on 1 cat "$CONF")" ;; esac
+	# none of it is mounted outside the container
+	on 1 grep -q "/mnt/share\|/mnt/vol" /proc/self/mountinfo && fail "a mount leaked into node1's namespace"
+	grep -q "/mnt/share\|/mnt/vol" /proc/self/mountinfo && fail "a mount leaked into the host's namespace"
+
+	# a replay: applied.conf forgets them, the next change brings them up again
+	on 1 sed -i '/^mp[0-9]:\|^dev0:/d' "$TMP/lxc/$ID/applied.conf"
+	edit_on 3 's/^memory: .*/memory: 144/'
+	wait_cg memory/memory.limit_in_bytes $((144 << 20))
+	wait_in 'grep -c " /mnt/share " /proc/mounts' 1
+	[ "$(pct_on 1 exec "$ID" -- grep -c " /mnt/vol " /proc/mounts)" = 1 ] || fail "mp2 mounted twice"
+	[ "$(pct_on 1 exec "$ID" -- grep -c " /dev/loop-control " /proc/mounts)" = 1 ] || fail "dev0 mounted twice"
+	case $(on 1 cat "$CONF") in *"[pve:pending]"*) fail "the replay went pending: $(on 1 cat "$CONF")" ;; esac
+
+	# removing one: pending, still mounted; gone after a restart, the others mounted at start
+	edit_on 3 '/^mp0:/d'
+	local i c
+	for ((i = 0; i < 100; i++)); do
+		c=$(on 1 cat "$CONF")
+		case $c in *"[pve:pending]"*"delete: mp0"*) break ;; esac
+		sleep 0.1
+	done
+	case $c in *"[pve:pending]"*"delete: mp0"*) ;; *) fail "mp0's removal not pending: $c" ;; esac
+	[ "$(pct_on 1 exec "$ID" -- cat /mnt/share/greeting)" = hello ] || fail "mp0 went before the restart"
+	pct_on 1 stop "$ID" || fail "stop"
+	# the image's loop device went with the container's mount namespace
+	for ((i = 0; i < 40; i++)); do
+		[ -z "$(losetup -j "$img")" ] && break
+		sleep 0.05
+	done
+	[ -z "$(losetup -j "$img")" ] || fail "the image is still attached: $(losetup -j "$img")"
+	out=$(pct_on 1 start "$ID" 2>&1) || fail "start: $out"
+	[ "$(pct_on 1 exec "$ID" -- cat /mnt/vol/f)" = data ] || fail "mp2's data after the restart"
+	pct_on 1 exec "$ID" -- test -e /mnt/share/greeting && fail "mp0 still mounted after the restart"
+	pct_on 1 exec "$ID" -- sh -c ': </dev/loop-control' || fail "dev0 after the restart"
+	[ "$(pct_on 1 exec "$ID" -- cat /mnt/ro/greeting)" = hello ] || fail "mp1 after the restart"
+	pct_on 1 exec "$ID" -- sh -c 'echo x >/mnt/ro/x' 2>/dev/null && fail "mp1 writable after the restart"
+
+	# a symlink the guest put on the way is not followed: pending, with the reason
+	pct_on 1 exec "$ID" -- ln -s /etc /mnt/link
+	on 3 sh -c "echo 'mp3: $TMP/share,mp=/mnt/link/x' >>$CONF"
+	for ((i = 0; i < 100; i++)); do
+		c=$(on 1 cat "$CONF")
+		case $c in *"[pve:pending]"*"mp3:"*) break ;; esac
+		sleep 0.1
+	done
+	case $c in *"[pve:pending]"*"mp3:"*) ;; *) fail "mp3 (through a symlink) not pending: $c" ;; esac
+	grep -q "mp3.*symlink" "$TMP/ctmgrd.log" || fail "no reason for mp3: $(tail -3 "$TMP/ctmgrd.log")"
+	pct_on 1 exec "$ID" -- test -e /etc/x && fail "the mount point was made through the symlink"
+
+	# an unprivileged container: its mount namespace belongs to its own user namespace
+	pct_on 1 create "$ID2" local:vztmpl/busybox.tar.zst --rootfs local:0.05 --unprivileged 1 \
+		2>/dev/null || fail "create $ID2"
+	pct_on 1 start "$ID2" || fail "start $ID2"
+	on 3 sh -c "echo 'mp0: $TMP/share,mp=/opt/hp/share' >>/etc/pve/nodes/node1/lxc/$ID2.conf"
+	for ((i = 0; i < 200; i++)); do
+		out=$(pct_on 1 exec "$ID2" -- cat /opt/hp/share/greeting 2>&1) && [ "$out" = hello ] && break
+		sleep 0.05
+	done
+	[ "$out" = hello ] || fail "unprivileged $ID2: /opt/hp/share/greeting gives '$out'"
+	# the mount point it created belongs to the container's root, not the host's
+	out=$(pct_on 1 exec "$ID2" -- stat -c %u /opt/hp)
+	[ "$out" = 0 ] || fail "/opt/hp (created for the mount) is owned by $out inside $ID2, not by its root"
+	pct_on 1 stop "$ID2" || fail "stop $ID2"
 	return 0
 }
 
