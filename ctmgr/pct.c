@@ -18,6 +18,7 @@
 #include "ctmgr/ctschema.h"
 #include "ctmgr/hotplug.h"
 #include "ctmgr/pct.h"
+#include "ctmgr/storage.h"
 
 #include <errno.h>
 #include <sys/file.h>
@@ -428,6 +429,9 @@ static int cmd_set(int argc, char **argv)
 	char err[1024];
 	const char *digest = NULL, *deletes = NULL, *reverts = NULL;
 	struct ctc_conf *c = NULL;
+	struct st_cfg *st = NULL;
+	char(*newvols)[512] = NULL; /* volumes allocated for this change */
+	size_t nnew = 0;
 	int rc = EXIT_ERR;
 
 	if (argc < 1)
@@ -512,6 +516,28 @@ static int cmd_set(int argc, char **argv)
 		}
 		p += n + (p[n] != '\0');
 	}
+	/* new volumes ("--mp0 local:1,mp=/data"): allocated now, freed unless saved */
+	newvols = calloc((size_t)argc, sizeof(*newvols));
+	if (!newvols) {
+		fail("%s", "out of memory");
+		goto out;
+	}
+	for (int i = 1; i < argc; i += 2) {
+		const char *k = argv[i] + 2;
+		if (strncmp(k, "mp", 2) != 0 || !c->pending || !ctc_get(c->pending, k))
+			continue;
+		if (!st && st_cfg_load_etc(&st, err, sizeof(err))) {
+			fail("%s", err);
+			goto out;
+		}
+		int a = pct_alloc_volume(c->pending, st, id, k, newvols[nnew], sizeof(newvols[0]),
+		                         err, sizeof(err));
+		if (a < 0) {
+			fail("%s", err);
+			goto out;
+		}
+		nnew += a > 0;
+	}
 	/* stopped: everything takes effect now; running: what can be hot-plugged */
 	bool running = ctr_state(id, NULL) != CTR_STOPPED;
 	if (ctp_apply(c, running ? live_key : NULL, c, err, sizeof(err)) < 0 ||
@@ -521,10 +547,12 @@ static int cmd_set(int argc, char **argv)
 	}
 	struct timespec before;
 	clock_gettime(CLOCK_REALTIME, &before);
-	if (ctf_save(id, c, false, err, sizeof(err)) == 0)
+	if (ctf_save(id, c, false, err, sizeof(err)) == 0) {
 		rc = 0;
-	else
+		nnew = 0; /* the config names them now */
+	} else {
 		fail("%s", err);
+	}
 	if (rc == 0 && running) {
 		/* ctmgrd applies it: wait (bounded, without our lock) for its verdict */
 		close(lockfd);
@@ -533,6 +561,10 @@ static int cmd_set(int argc, char **argv)
 		    report_hotplug(id, c, (long long)before.tv_sec * 1000000000LL + before.tv_nsec);
 	}
 out:
+	for (size_t i = 0; i < nnew; i++)
+		pct_free_volid(st, newvols[i]);
+	free(newvols);
+	st_cfg_free(st);
 	ctc_free(c);
 	if (lockfd >= 0)
 		close(lockfd);

@@ -42,6 +42,18 @@ int pct_save(struct pct_ct *ct);
  */
 int pct_start_ct(struct pct_ct *ct);
 
+/*
+ * A volume given as "STORAGE:GiB" in key's value in sec (pct create, pct
+ * set): allocated (GiB 0: a directory where the storage has them), and
+ * the value rewritten to name it, with its size; its volid into volid
+ * (may be NULL).  1 allocated, 0 nothing to allocate, -errno with err.
+ */
+struct st_cfg;
+int pct_alloc_volume(struct ctc_section *sec, const struct st_cfg *st, long id, const char *key,
+                     char *volid, size_t vlen, char *err, size_t errlen);
+/* Free volume volid again (warns when that fails). */
+void pct_free_volid(const struct st_cfg *st, const char *volid);
+
 /* The commands (argv[0] is the first argument after the command name). */
 int pct_cmd_create(int argc, char **argv);
 int pct_cmd_destroy(int argc, char **argv);

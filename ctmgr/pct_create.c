@@ -285,11 +285,20 @@ static void free_orphans(const struct st_cfg *st, long vmid)
 	}
 }
 
-/* Allocate "STORAGE:GiB" for key of c and record the volume in c: 1 allocated, 0 nothing to do. */
-static int alloc_volume(struct ctc_conf *c, const struct st_cfg *st, long id, const char *key,
-                        char *err, size_t errlen)
+void pct_free_volid(const struct st_cfg *st, const char *volid)
 {
-	const char *val = ctc_get(&c->main, key);
+	char e2[256];
+	struct st_vol v;
+	const struct st_store *s;
+	if (st_parse_volid(st, volid, &s, &v, e2, sizeof(e2)) == 0 &&
+	    s->plugin->free_vol(s, &v, e2, sizeof(e2)))
+		fprintf(stderr, "warning: %s\n", e2);
+}
+
+int pct_alloc_volume(struct ctc_section *sec, const struct st_cfg *st, long id, const char *key,
+                     char *volid, size_t vlen, char *err, size_t errlen)
+{
+	const char *val = ctc_get(sec, key);
 	char vol[1024], store[128], volname[512], newval[2048];
 	double gib;
 	if (!val || cts_prop_get(val, "volume", "volume", vol, sizeof(vol)) != 1 ||
@@ -323,15 +332,13 @@ static int alloc_volume(struct ctc_conf *c, const struct st_cfg *st, long id, co
 		has_size |= !strncmp(p, ",size=", 6);
 	snprintf(newval, sizeof(newval), "%s:%s%s%s%s", store, volname, rest ? rest : "",
 	         has_size ? "" : ",size=", has_size ? "" : size);
-	if (ctc_set(&c->main, key, newval, err, errlen)) {
-		char e2[256];
-		struct st_vol v;
-		const struct st_store *s2;
-		snprintf(vol, sizeof(vol), "%s:%s", store, volname);
-		if (st_parse_volid(st, vol, &s2, &v, e2, sizeof(e2)) == 0)
-			s2->plugin->free_vol(s2, &v, e2, sizeof(e2));
+	snprintf(vol, sizeof(vol), "%s:%s", store, volname);
+	if (ctc_set(sec, key, newval, err, errlen)) {
+		pct_free_volid(st, vol);
 		return -EINVAL;
 	}
+	if (volid)
+		snprintf(volid, vlen, "%s", vol);
 	return 1;
 }
 
@@ -452,7 +459,7 @@ int pct_cmd_create(int argc, char **argv)
 			snprintf(key, sizeof(key), "rootfs");
 		else
 			snprintf(key, sizeof(key), "mp%d", i);
-		int a = alloc_volume(c, st, id, key, err, sizeof(err));
+		int a = pct_alloc_volume(&c->main, st, id, key, NULL, 0, err, sizeof(err));
 		if (a < 0 || (a > 0 && ctf_save(id, c, false, err, sizeof(err)))) {
 			pct_fail("unable to create CT %ld - %s", id, err);
 			goto undo;

@@ -231,6 +231,18 @@ t_mounts() {
 	on 1 grep -q "/mnt/share\|/mnt/vol" /proc/self/mountinfo && fail "a mount leaked into node1's namespace"
 	grep -q "/mnt/share\|/mnt/vol" /proc/self/mountinfo && fail "a mount leaked into the host's namespace"
 
+	# pct set allocates a new volume ("STORAGE:GiB") and ctmgrd mounts it
+	out=$(pct_on 1 set "$ID" --mp4 local:0.03,mp=/mnt/new 2>&1) || fail "pct set --mp4: $out"
+	case $out in *"applied: mp4"*) ;; *) fail "mp4 not applied: $out" ;; esac
+	on 1 grep -q "^mp4: local:$ID/vm-$ID-disk-[0-9]*.raw,mp=/mnt/new,size=31M$" "$CONF" ||
+		fail "mp4 in the config: $(on 1 grep mp4 "$CONF")"
+	[ "$(pct_on 1 exec "$ID" -- grep -c " /mnt/new ext4 " /proc/mounts)" = 1 ] || fail "mp4 not mounted"
+	local before
+	before=$(on 1 cat "$CONF")
+	out=$(pct_on 1 set "$ID" --mp5 nosuch:1,mp=/mnt/x 2>&1) && fail "a missing storage was accepted"
+	case $out in *"storage 'nosuch' does not exist"*) ;; *) fail "missing storage: $out" ;; esac
+	[ "$(on 1 cat "$CONF")" = "$before" ] || fail "a refused pct set changed the config"
+
 	# a replay: applied.conf forgets them, the next change brings them up again
 	on 1 sed -i '/^mp[0-9]:\|^dev0:/d' "$TMP/lxc/$ID/applied.conf"
 	edit_on 3 's/^memory: .*/memory: 144/'
