@@ -1160,6 +1160,9 @@ static int apply_state(struct cluster *cl, const struct cfs_msg_state *st, bool 
 		memdb_unlock(cl->mdb);
 		memdb_unlock(fresh);
 	}
+	/* watchers resync once the kernel forgot the old tree's entries */
+	if (cl->hooks.settled)
+		cl->hooks.settled(cl->hooks.ctx, memdb_version(cl->mdb));
 	memdb_free(fresh);
 	log_printf(LOG_NOTICE, "adopted the cluster state: version %" PRIu64 " (was %" PRIu64 ")",
 	           st->version, old_version);

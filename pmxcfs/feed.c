@@ -31,6 +31,7 @@ struct feed {
 	 */
 	bool gated;
 	uint64_t vend;
+	uint64_t vis_epoch; /* != epoch: a reset that watchers may not see yet */
 	void (*notify)(void *ctx);
 	void *notify_ctx;
 
@@ -151,6 +152,8 @@ static void reset_locked(struct feed *f, uint64_t version)
 	f->floor = f->version = version;
 	f->vend = f->end;
 	f->epoch++;
+	if (!f->gated)
+		f->vis_epoch = f->epoch;
 }
 
 void feed_publish(struct feed *f)
@@ -190,19 +193,38 @@ void feed_set_gated(struct feed *f, bool gated)
 {
 	pthread_mutex_lock(&f->lock);
 	f->gated = gated;
-	bool wake = !gated && f->vend < f->end;
-	if (!gated)
+	bool wake = !gated && (f->vend < f->end || f->vis_epoch != f->epoch);
+	if (!gated) {
 		f->vend = f->end;
+		f->vis_epoch = f->epoch;
+	}
 	pthread_mutex_unlock(&f->lock);
 	if (wake)
 		notify(f);
 }
 
-void feed_release(struct feed *f, uint64_t version)
+uint64_t feed_epoch(struct feed *f)
+{
+	pthread_mutex_lock(&f->lock);
+	uint64_t e = f->epoch;
+	pthread_mutex_unlock(&f->lock);
+	return e;
+}
+
+void feed_release(struct feed *f, uint64_t epoch, uint64_t version)
 {
 	bool wake = false;
 
 	pthread_mutex_lock(&f->lock);
+	if (epoch != f->epoch) {
+		/* queued before a reset: what it released is gone */
+		pthread_mutex_unlock(&f->lock);
+		return;
+	}
+	if (f->vis_epoch != epoch) {
+		f->vis_epoch = epoch; /* the reset: every watch resyncs now */
+		wake = true;
+	}
 	while (f->vend < f->end && f->ring[f->vend % f->cap].version <= version) {
 		f->vend++;
 		wake = true;
@@ -234,6 +256,14 @@ void feed_reset(struct feed *f, uint64_t version)
 static uint64_t visible_locked(const struct feed *f)
 {
 	return f->vend > f->head ? f->ring[(f->vend - 1) % f->cap].version : f->floor;
+}
+
+uint64_t feed_visible(struct feed *f)
+{
+	pthread_mutex_lock(&f->lock);
+	uint64_t v = visible_locked(f);
+	pthread_mutex_unlock(&f->lock);
+	return v;
 }
 
 int feed_subscribe(struct feed *f, struct feed_sub *s, const char *prefix, uint64_t from,
@@ -302,6 +332,11 @@ size_t feed_take(struct feed *f, struct feed_sub *s,
 	if (!s->active)
 		return 0;
 	pthread_mutex_lock(&f->lock);
+	if (f->vis_epoch != f->epoch) {
+		/* a reset not released yet: nothing to see (positions are stale) */
+		pthread_mutex_unlock(&f->lock);
+		return 0;
+	}
 	if ((*resync = check_locked(f, s))) {
 		pthread_mutex_unlock(&f->lock);
 		return 0;
@@ -328,7 +363,8 @@ bool feed_pending(struct feed *f, const struct feed_sub *s)
 	if (!s->active)
 		return false;
 	pthread_mutex_lock(&f->lock);
-	bool p = s->resync || s->epoch != f->epoch || s->next_seq < f->vend;
+	bool p = f->vis_epoch == f->epoch &&
+	    (s->resync || s->epoch != f->epoch || s->next_seq < f->vend);
 	pthread_mutex_unlock(&f->lock);
 	return p;
 }

@@ -65,15 +65,23 @@ void feed_discard(struct feed *f);
 void feed_reset(struct feed *f, uint64_t version);
 /*
  * Gated mode (cluster mode): a published change reaches watchers only once
- * feed_release() was called with its version or a newer one, from any
- * thread.  pmxcfs releases a batch after the kernel dropped the directory
- * entries the batch changed: a watcher that opens a path right after its
- * event must find the new file, not a cached dentry of the old one.  A reset
- * or an overflow makes everything visible (every watch resyncs anyway).
- * Turning the gate off releases everything.
+ * feed_release() was called with its version or a newer one and the feed's
+ * epoch at that time (feed_epoch), from any thread.  pmxcfs releases a
+ * batch after the kernel dropped the directory entries the batch changed:
+ * a watcher that opens a path right after its event must find the new
+ * file, not a cached dentry of the old one.  A reset, too, is seen (every
+ * watch resyncs) only once released; a release from before the reset
+ * (an older epoch) is ignored.  Unreleased changes pushed out of the ring
+ * become visible as an overflow.  Turning the gate off releases everything.
  */
 void feed_set_gated(struct feed *f, bool gated);
-void feed_release(struct feed *f, uint64_t version);
+uint64_t feed_epoch(struct feed *f);
+void feed_release(struct feed *f, uint64_t epoch, uint64_t version);
+/*
+ * The newest version watchers may see (a listing reports it: its watch
+ * from there replays what is not released yet, rather than skipping it).
+ */
+uint64_t feed_visible(struct feed *f);
 
 /* ---- watchers ---- */
 /*

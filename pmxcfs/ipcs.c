@@ -457,6 +457,16 @@ static int do_list(struct ipcs *s, const struct ipc_list_req *req, struct ipc_wr
 	memdb_rdlock(s->o.mdb);
 	version = memdb_version_locked(s->o.mdb);
 	memdb_foreach_row(s->o.mdb, list_row, &l);
+	/*
+	 * The version a watch continues from: in cluster mode the newest change
+	 * watchers may see (the listing may show newer ones; their events come
+	 * once released, so a reader acting on them finds the new files).
+	 */
+	if (s->o.feed) {
+		uint64_t vis = feed_visible(s->o.feed);
+		if (vis < version)
+			version = vis;
+	}
 	memdb_unlock(s->o.mdb);
 	if (!l.err) {
 		qsort(l.ents, l.n, sizeof(*l.ents), cmp_entry);

@@ -24,8 +24,9 @@ struct kinval_item {
 	bool waited;
 	bool done;
 	bool store; /* then push data into the page cache */
-	kinval_call_fn call; /* instead: call it with call_ctx and version */
+	kinval_call_fn call; /* instead: call it with call_ctx, call_a, version */
 	void *call_ctx;
+	uint64_t call_a;
 	uint64_t version;
 	char *data;
 	size_t len;
@@ -67,7 +68,7 @@ static void deliver(struct kinval *k, struct fuse_session *se, struct kinval_ite
 	bool stored = false;
 
 	if (it->call) {
-		it->call(it->call_ctx, it->version);
+		it->call(it->call_ctx, it->call_a, it->version);
 		return;
 	}
 	if (se && it->entry)
@@ -295,15 +296,16 @@ void kinval_entry(struct kinval *k, uint64_t parent, const char *name, bool wait
 	kinval_push(k, it, wait);
 }
 
-void kinval_call(struct kinval *k, kinval_call_fn fn, void *ctx, uint64_t version)
+void kinval_call(struct kinval *k, kinval_call_fn fn, void *ctx, uint64_t a, uint64_t b)
 {
 	struct kinval_item *it = calloc(1, sizeof(*it));
 	if (!it) {
-		fn(ctx, version); /* out of memory: at least do not hold it back */
+		fn(ctx, a, b); /* out of memory: at least do not hold it back */
 		return;
 	}
 	it->call = fn;
 	it->call_ctx = ctx;
-	it->version = version;
+	it->call_a = a;
+	it->version = b;
 	kinval_push(k, it, false);
 }

@@ -66,13 +66,13 @@ void kinval_set_store_done(struct kinval *k, kinval_store_done_fn fn, void *ctx)
 /* Drop the directory entry name in parent; wait for it when wait is set. */
 void kinval_entry(struct kinval *k, uint64_t parent, const char *name, bool wait);
 /*
- * Call fn(ctx, version) from kinval's thread once every entry invalidation
+ * Call fn(ctx, a, b) from kinval's thread once every entry invalidation
  * queued before it was delivered (at once when nothing is delivered: not
  * attached yet, or stopping; or from kinval_free for one still queued).
  * pmxcfs releases the change feed this way: a watcher hears of a remote
  * change only after the kernel forgot the entries it replaced.
  */
-typedef void (*kinval_call_fn)(void *ctx, uint64_t version);
-void kinval_call(struct kinval *k, kinval_call_fn fn, void *ctx, uint64_t version);
+typedef void (*kinval_call_fn)(void *ctx, uint64_t a, uint64_t b);
+void kinval_call(struct kinval *k, kinval_call_fn fn, void *ctx, uint64_t a, uint64_t b);
 
 #endif

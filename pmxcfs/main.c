@@ -466,13 +466,13 @@ static void hook_entry(void *ctx, uint64_t parent, const char *name)
 	kinval_entry(h->kinval, parent, name, false);
 }
 
-static void release_feed(void *ctx, uint64_t version)
+static void release_feed(void *ctx, uint64_t epoch, uint64_t version)
 {
-	feed_release(ctx, version);
+	feed_release(ctx, epoch, version);
 }
 
 /*
- * A batch from the cluster was applied: its watchers hear of it once
+ * A batch from the cluster was applied (or a state adopted): its watchers hear of it once
  * kinval delivered the entry invalidations queued before (a watcher that
  * opens a renamed-over path right after its event must not get the cached
  * dentry of the file that was replaced: ENOENT, or the old content).
@@ -480,7 +480,7 @@ static void release_feed(void *ctx, uint64_t version)
 static void hook_settled(void *ctx, uint64_t version)
 {
 	struct hook_ctx *h = ctx;
-	kinval_call(h->kinval, release_feed, h->feed, version);
+	kinval_call(h->kinval, release_feed, h->feed, feed_epoch(h->feed), version);
 }
 
 struct layout_job {

@@ -25,13 +25,6 @@ case_cleanup_extra() {
 }
 trap case_cleanup EXIT
 
-# pct on node N with the test's container directory and lock timeout
-pct_on() {
-	local n=$1
-	shift
-	on "$n" env PCT_LXC_PATH="$TMP/lxc" PCT_LOCK_TIMEOUT=5 "$PCT" "$@"
-}
-
 # pct on node N must fail; its output in OUT
 pct_fails_on() {
 	local rc=0

@@ -38,12 +38,6 @@ case_cleanup_extra() {
 }
 trap case_cleanup EXIT
 
-pct_on() {
-	local n=$1
-	shift
-	on "$n" env PCT_LXC_PATH="$TMP/lxc" PCT_LOCK_TIMEOUT=5 "$PCT" "$@"
-}
-
 # ctmgrd on node K (default 1), in the foreground (its output in
 # $TMP/ctmgrd<K>.log; node1's in $TMP/ctmgrd.log); its pid in DAEMONS[K]
 declare -A DAEMONS=()

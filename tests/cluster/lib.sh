@@ -17,6 +17,14 @@ on() {
 	sim exec "$n" "$@"
 }
 
+# pct ($PCT) on node N with the test's container directory ($TMP/lxc) and
+# a 5 s lock timeout (ct_cluster_test.sh, ctmgrd_test.sh)
+pct_on() {
+	local n=$1
+	shift
+	on "$n" env PCT_LXC_PATH="$TMP/lxc" PCT_LOCK_TIMEOUT=5 "$PCT" "$@"
+}
+
 # The EXIT trap of the case scripts (cluster_test.sh, feed_test.sh): on
 # failure the tail of each node's pmxcfs log, then the cluster and $TMP go.
 # A script with more to stop defines case_cleanup_extra.

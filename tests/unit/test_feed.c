@@ -658,15 +658,15 @@ static void t_gated(void)
 	ASSERT_EQ(feed_subscribe(f, &late, "", 0, true, &v), 0);
 	ASSERT_EQ(v, 0);
 
-	feed_release(f, 1);
+	feed_release(f, feed_epoch(f), 1);
 	ASSERT_EQ(n, 1);
 	ASSERT(feed_pending(f, &s));
 	ASSERT_EQ(take(f, &s, &g, &resync), 1);
 	ASSERT_EQ(g.c[0].version, 1);
 	ASSERT(!feed_pending(f, &s));
 	/* an old or repeated release changes nothing and wakes nobody */
-	feed_release(f, 1);
-	feed_release(f, 0);
+	feed_release(f, feed_epoch(f), 1);
+	feed_release(f, feed_epoch(f), 0);
 	ASSERT_EQ(n, 1);
 	ASSERT_EQ(take(f, &s, &g, &resync), 0);
 
@@ -674,7 +674,7 @@ static void t_gated(void)
 	feed_stage(f, 3, 0, IPC_OP_RENAME_FROM, "a", "b");
 	feed_stage(f, 3, 0, IPC_OP_RENAME_TO, "b", "a");
 	feed_publish(f);
-	feed_release(f, 3);
+	feed_release(f, feed_epoch(f), 3);
 	ASSERT_EQ(n, 2);
 	ASSERT_EQ(take(f, &s, &g, &resync), 3);
 	ASSERT_EQ(g.c[0].version, 2);
@@ -691,7 +691,7 @@ static void t_gated(void)
 	feed_unsubscribe(f, &s);
 
 	/* turning the gate off shows what was held */
-	feed_release(f, 9);
+	feed_release(f, feed_epoch(f), 9);
 	ASSERT_EQ(feed_subscribe(f, &s, "", 0, true, &v), 0);
 	ASSERT_EQ(v, 9);
 	publish_range(f, 10, 10);
@@ -705,15 +705,34 @@ static void t_gated(void)
 	publish_range(f, 11, 11);
 	ASSERT_EQ(take(f, &s, &g, &resync), 1);
 
-	/* a reset makes everything visible (every watch resyncs) */
+	/* a reset is seen once released; a release from before it is ignored */
 	feed_set_gated(f, true);
 	publish_range(f, 12, 12);
+	uint64_t old_epoch = feed_epoch(f);
 	feed_reset(f, 100);
+	ASSERT(feed_epoch(f) != old_epoch);
+	ASSERT(!feed_pending(f, &s));
+	ASSERT_EQ(take(f, &s, &g, &resync), 0);
+	ASSERT_EQ(resync, 0);
+	publish_range(f, 101, 102); /* the adopted tree changes on */
+	feed_release(f, old_epoch, 1000);
+	ASSERT(!feed_pending(f, &s));
+	ASSERT_EQ(take(f, &s, &g, &resync), 0);
+	ASSERT_EQ(resync, 0);
+	ASSERT_EQ(feed_visible(f), 100);
+	before = n;
+	feed_release(f, feed_epoch(f), 100);
+	ASSERT_EQ(n, before + 1);
+	ASSERT(feed_pending(f, &s));
 	ASSERT_EQ(take(f, &s, &g, &resync), 0);
 	ASSERT_EQ(resync, IPC_RESYNC_STATE);
 	feed_unsubscribe(f, &s);
 	ASSERT_EQ(feed_subscribe(f, &s, "", 0, true, &v), 0);
-	ASSERT_EQ(v, 100);
+	ASSERT_EQ(v, 100); /* 101, 102: not released yet */
+	feed_release(f, feed_epoch(f), 102);
+	ASSERT_EQ(feed_visible(f), 102);
+	ASSERT_EQ(take(f, &s, &g, &resync), 2);
+	ASSERT_EQ(g.c[0].version, 101);
 	feed_unsubscribe(f, &s);
 	feed_unsubscribe(f, &late);
 	feed_free(f);
