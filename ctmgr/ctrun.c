@@ -27,6 +27,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -353,18 +355,31 @@ struct mnt_ident {
 	bool any; /* false: nothing to compare */
 	bool fs_only; /* compare st_dev only */
 	bool rdev; /* compare st_rdev and the file type */
+	bool ro; /* the mount is read-only */
 	dev_t dev;
 	ino_t ino;
 	mode_t type;
 };
 
-static bool ident_matches(const struct mnt_ident *id, const struct stat *sb)
+/*
+ * Is the file open at fd the root of a mount like id describes?  A mount
+ * root, read-only as wanted, of the same object: the source merely seen
+ * through a parent mount does not count.
+ */
+static bool ident_matches(const struct mnt_ident *id, int fd)
 {
-	if (!id->any)
+	struct statx sx;
+	struct statfs sf;
+	if (!id->any || statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) != 0 ||
+	    !(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||
+	    !(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) || fstatfs(fd, &sf) != 0 ||
+	    !!(sf.f_flags & ST_RDONLY) != id->ro)
 		return false;
+	dev_t d = makedev(sx.stx_dev_major, sx.stx_dev_minor);
 	if (id->rdev)
-		return (sb->st_mode & S_IFMT) == id->type && sb->st_rdev == id->dev;
-	return sb->st_dev == id->dev && (id->fs_only || sb->st_ino == id->ino);
+		return (sx.stx_mode & S_IFMT) == id->type &&
+		    makedev(sx.stx_rdev_major, sx.stx_rdev_minor) == id->dev;
+	return d == id->dev && (id->fs_only || sx.stx_ino == id->ino);
 }
 
 /*
@@ -386,6 +401,7 @@ static int detached_volume(const struct mnt *m, const struct st_cfg *st, int wai
 	if (rc)
 		return rc;
 	mount_attrs(flags, &attr);
+	ident->ro = m->ro;
 	if (!image) {
 		if (stat(src, &sb) == 0) {
 			ident->any = true;
@@ -460,6 +476,7 @@ static int detached_device(const char *key, const char *path, bool deny_write,
 		return -ENODEV;
 	}
 	ident->any = ident->rdev = true;
+	ident->ro = deny_write;
 	ident->dev = sb.st_rdev;
 	ident->type = sb.st_mode & S_IFMT;
 	int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
@@ -552,8 +569,26 @@ int ctr_mount_volumes(const struct ctc_conf *c, long id, const struct st_cfg *st
 	return rc;
 }
 
-int ctr_live_mount(const struct ctc_conf *c, pid_t init, const char *key, const struct st_cfg *st,
-                   char *err, size_t errlen)
+static char **mounts_below(const char *dir, size_t *n);
+
+/* Mounts strictly below path in this namespace (what a recursive bind takes along). */
+static size_t submounts(const char *path)
+{
+	char real[4096];
+	size_t n = 0, k = 0;
+	if (!realpath(path, real))
+		return 0;
+	char **v = mounts_below(real, &n);
+	for (size_t i = 0; i < n; i++) {
+		k += strcmp(v[i], real) != 0;
+		free(v[i]);
+	}
+	free(v);
+	return k;
+}
+
+int ctr_live_mount(const struct ctc_conf *c, pid_t init, unsigned long long init_start,
+                   const char *key, const struct st_cfg *st, char *err, size_t errlen)
 {
 	struct mnt m;
 	struct mnt_ident ident = { 0 };
@@ -585,6 +620,23 @@ int ctr_live_mount(const struct ctc_conf *c, pid_t init, const char *key, const 
 			return rc;
 		struct stat sb;
 		dir = !(m.vol[0] == '/' && stat(m.vol, &sb) == 0 && !S_ISDIR(sb.st_mode));
+		ctr_root_owner(c, &uid, &gid);
+		/*
+		 * A mount made here is not locked the way the copy at start is
+		 * (the kernel locks mounts only when it copies them into a less
+		 * privileged namespace): an unprivileged guest's root could
+		 * remount it read-write or without its options, or unmount what
+		 * a recursive bind took along and see what that covers.  Such
+		 * bind mounts wait for the next start.  (An image volume is
+		 * safe: its file system itself is read-only when asked.)
+		 */
+		if (uid != 0 && m.vol[0] == '/' && (m.ro || m.opts[0] || submounts(m.vol))) {
+			snprintf(err, errlen,
+			         "a read-only or restricted bind mount (ro, mountoptions) or one "
+			         "with mounts below its source reaches an unprivileged container "
+			         "at its next start: live, the guest could undo it");
+			return -EPERM;
+		}
 		mfd = detached_volume(&m, st, 0, &ident, err, errlen);
 	}
 	if (mfd < 0 && !(mfd == -EBUSY && ident.any))
@@ -601,10 +653,9 @@ int ctr_live_mount(const struct ctc_conf *c, pid_t init, const char *key, const 
 	int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)init);
 	int nsfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (rootfd < 0 || nsfd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "container's init (%d) is gone: %s", (int)init,
-		         strerror(errno));
+	if (rootfd < 0 || nsfd < 0 || fsu_proc_start(init) != init_start) {
+		rc = -ESRCH;
+		snprintf(err, errlen, "the container's init (%d) is gone", (int)init);
 		goto out;
 	}
 	int pfd;
@@ -615,14 +666,14 @@ int ctr_live_mount(const struct ctc_conf *c, pid_t init, const char *key, const 
 	}
 	if (pid == 0) {
 		char e[1024] = "";
-		struct stat sb;
 		int t = -1;
+		alarm(10); /* a guest's hung file system on the path must not hold ctmgrd */
 		if (setns(nsfd, CLONE_NEWNS) != 0)
 			snprintf(e, sizeof(e), "cannot enter the container's mount namespace: %s",
 			         strerror(errno));
 		else if ((t = open_inside(rootfd, m.mp, dir, uid, gid, e, sizeof(e))) < 0)
 			; /* e says why */
-		else if (fstat(t, &sb) == 0 && ident_matches(&ident, &sb))
+		else if (ident_matches(&ident, t))
 			; /* there already */
 		else if (mfd < 0)
 			snprintf(e, sizeof(e), "%s", err); /* in use elsewhere */

@@ -44,21 +44,24 @@ void ctr_rootdir(long id, char *buf, size_t len);
 int ctr_mount_volumes(const struct ctc_conf *c, long id, const struct st_cfg *st, bool ro,
                       char *err, size_t errlen);
 /*
- * Make this process's mounts private (a new mount namespace whose mounts
- * do not propagate back): what it mounts goes away when the last process
- * in it exits.  0 or -errno with err.
- */
-/*
  * Hot-plug key of c into the running container whose init is pid init: mpN
  * (a bind mount of a host path, or a storage volume) or the device node of
  * devN (bound at the same path inside), created in the container's own
  * mount namespace at its path, made without following symlinks in the
- * container's tree.  0, also when that very mount is there already (a
- * replay), or -errno with err saying why.  The devices cgroup is the
- * caller's (ctmgr/hotplug.c).
+ * container's tree.  init_start: init's start time (fsu_proc_start), so a
+ * reused pid is not taken for it.  0, also when that very mount is there
+ * already (a replay), or -errno with err saying why.  An unprivileged
+ * container gets no read-only or restricted bind mount live (-EPERM: its
+ * root could undo it).  The devices cgroup is the caller's
+ * (ctmgr/hotplug.c).
  */
-int ctr_live_mount(const struct ctc_conf *c, pid_t init, const char *key, const struct st_cfg *st,
-                   char *err, size_t errlen);
+int ctr_live_mount(const struct ctc_conf *c, pid_t init, unsigned long long init_start,
+                   const char *key, const struct st_cfg *st, char *err, size_t errlen);
+/*
+ * Make this process's mounts private (a new mount namespace whose mounts
+ * do not propagate back): what it mounts goes away when the last process
+ * in it exits.  0 or -errno with err.
+ */
 int ctr_private_mounts(char *err, size_t errlen);
 /*
  * In a private mount namespace (ctr_private_mounts): a sysfs of this

@@ -227,10 +227,11 @@ static bool cg_set(struct live *l, const char *key, const char *fmt, long long a
 }
 
 /*
- * A new mpN or devN: a device is allowed in the container's devices cgroup
- * first (as at start: rwm, or rm with deny-write), then the mount is made
- * in the container's mount namespace.  *st: storage.cfg, loaded on first
- * use.
+ * A new mpN or devN, mounted in the container's mount namespace; a device
+ * is then allowed in the container's devices cgroup (as at start: rwm, or
+ * rm with deny-write).  In that order: a node whose allow failed is inert,
+ * while an allowed device whose mount failed could be made with mknod by
+ * a privileged guest.  *st: storage.cfg, loaded on first use.
  */
 static bool add_mount(struct live *l, const struct ctc_conf *c, const char *key, struct st_cfg **st,
                       char *why, size_t len)
@@ -238,31 +239,37 @@ static bool add_mount(struct live *l, const struct ctc_conf *c, const char *key,
 	const char *v = ctc_get(&c->main, key);
 	char path[4096], ro[8] = "";
 	struct stat sb;
-	if (!strncmp(key, "dev", 3)) {
-		if (cts_prop_get(v, "path", "path", path, sizeof(path)) != 1 ||
-		    stat(path, &sb) != 0 || !(S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode))) {
-			snprintf(why, len, "'%s' is not a device node on this host", v);
-			return false;
-		}
-		bool deny = cts_prop_get(v, "path", "deny-write", ro, sizeof(ro)) == 1 &&
-		    cts_parse_bool(ro) == 1;
-		char rule[64];
-		snprintf(rule, sizeof(rule), "%c %u:%u %s", S_ISCHR(sb.st_mode) ? 'c' : 'b',
-		         major(sb.st_rdev), minor(sb.st_rdev), deny ? "rm" : "rwm");
-		/* v2: only LXC's monitor can extend the device program it attached */
-		if (!(l->h.cgroup == LXG_CGROUP_V1 && cg_write(l, "devices.allow", rule)) &&
-		    !l->ct->set_cgroup_item(l->ct, "devices.allow", rule)) {
-			snprintf(why, len, "the devices cgroup refused '%s'", rule);
-			return false;
-		}
-	} else if (!*st) {
+	bool dev = !strncmp(key, "dev", 3);
+	if (dev &&
+	    (cts_prop_get(v, "path", "path", path, sizeof(path)) != 1 || stat(path, &sb) != 0 ||
+	     !(S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode)))) {
+		snprintf(why, len, "'%s' is not a device node on this host", v);
+		return false;
+	}
+	if (!dev && !*st) {
 		char e[512];
 		if (st_cfg_load_etc(st, e, sizeof(e))) {
 			snprintf(why, len, "storage.cfg: %.480s", e);
 			return false;
 		}
 	}
-	return ctr_live_mount(c, l->init, key, *st, why, len) == 0;
+	if (ctr_live_mount(c, l->init, l->init_start, key, *st, why, len) != 0)
+		return false;
+	if (!dev)
+		return true;
+	bool deny =
+	    cts_prop_get(v, "path", "deny-write", ro, sizeof(ro)) == 1 && cts_parse_bool(ro) == 1;
+	char rule[64];
+	snprintf(rule, sizeof(rule), "%c %u:%u %s", S_ISCHR(sb.st_mode) ? 'c' : 'b',
+	         major(sb.st_rdev), minor(sb.st_rdev), deny ? "rm" : "rwm");
+	/* v2: only LXC's monitor can extend the device program it attached */
+	if (!(l->h.cgroup == LXG_CGROUP_V1 && cg_write(l, "devices.allow", rule)) &&
+	    !l->ct->set_cgroup_item(l->ct, "devices.allow", rule)) {
+		snprintf(why, len, "the devices cgroup refused '%s' (the node is there, unusable)",
+		         rule);
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -592,6 +599,8 @@ struct change {
 	char key[64];
 	char *oldv, *newv; /* NULL: absent */
 	char *fixed; /* the value to write back in the current section (a generated MAC) */
+	size_t seq; /* the order ctp_diff gave */
+	char mpath[1024]; /* a new mount point's path inside ("" otherwise) */
 };
 
 struct changes {
@@ -611,6 +620,25 @@ static void collect_change(void *ctx, const char *key, const char *oldv, const c
 	c->oldv = oldv ? strdup(oldv) : NULL;
 	c->newv = newv ? strdup(newv) : NULL;
 	c->fixed = NULL;
+	c->seq = cs->n - 1;
+	c->mpath[0] = '\0';
+	if (!oldv && newv && (numbered(key, "mp") || numbered(key, "dev")) &&
+	    cts_prop_get(newv, numbered(key, "mp") ? "volume" : "path",
+	                 numbered(key, "mp") ? "mp" : "path", c->mpath, sizeof(c->mpath)) != 1)
+		c->mpath[0] = '\0';
+}
+
+/*
+ * New mount points last, by path (a parent before what is mounted below
+ * it, as at start); everything else first, in ctp_diff's order.
+ */
+static int cmp_change(const void *a, const void *b)
+{
+	const struct change *x = a, *y = b;
+	if (!x->mpath[0] != !y->mpath[0])
+		return x->mpath[0] ? 1 : -1;
+	int c = x->mpath[0] ? strcmp(x->mpath, y->mpath) : 0;
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static void free_changes(struct changes *cs)
@@ -733,6 +761,7 @@ int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *er
 	ctp_diff(&app->main, &cur->main, collect_change, &cs);
 	if (!cs.n)
 		goto out;
+	qsort(cs.v, cs.n, sizeof(*cs.v), cmp_change);
 	pend = calloc(cs.n, sizeof(*pend));
 	if (!pend) {
 		rc = -ENOMEM;

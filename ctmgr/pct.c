@@ -337,6 +337,20 @@ static void add_key(char *list, size_t len, const char *key)
 	snprintf(list + l, len - l, "%s%s", l ? " " : "", key);
 }
 
+/* Does a value of c's current or pending section name volume volid? */
+static bool conf_names(const struct ctc_conf *c, const char *volid)
+{
+	size_t l = strlen(volid);
+	const struct ctc_section *secs[] = { &c->main, c->pending };
+	for (size_t s = 0; s < 2; s++)
+		for (size_t i = 0; secs[s] && i < secs[s]->nkeys; i++) {
+			const char *v = secs[s]->keys[i].value;
+			if (!strncmp(v, volid, l) && (v[l] == ',' || v[l] == '\0'))
+				return true;
+		}
+	return false;
+}
+
 /* Does a ctmgrd run on this node (its pid file locked)? */
 static bool ctmgrd_runs(void)
 {
@@ -552,6 +566,17 @@ static int cmd_set(int argc, char **argv)
 		nnew = 0; /* the config names them now */
 	} else {
 		fail("%s", err);
+		/* a write pmxcfs timed out on may still land: keep what the config names */
+		struct ctc_conf *now = NULL;
+		char e2[256];
+		if (nnew && ctf_load(id, &now, e2, sizeof(e2)) == 0) {
+			for (size_t i = 0; i < nnew;)
+				if (conf_names(now, newvols[i]))
+					memmove(newvols[i], newvols[--nnew], sizeof(newvols[0]));
+				else
+					i++;
+		}
+		ctc_free(now);
 	}
 	if (rc == 0 && running) {
 		/* ctmgrd applies it: wait (bounded, without our lock) for its verdict */

@@ -183,6 +183,18 @@ t_net() {
 	return 0
 }
 
+# wait until the config's [pve:pending] section holds TEXT (10 s); the
+# config in C
+wait_pending() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		C=$(on 1 cat "${2:-$CONF}")
+		case $C in *"[pve:pending]"*"$1"*) return 0 ;; esac
+		sleep 0.1
+	done
+	fail "'$1' not pending after 10 s: $C"
+}
+
 # wait until `pct exec` of sh -c $1 in the container prints $2 (10 s)
 wait_in() {
 	local i out=""
@@ -237,24 +249,45 @@ t_mounts() {
 	case $out in *"storage 'nosuch' does not exist"*) ;; *) fail "missing storage: $out" ;; esac
 	[ "$(on 1 cat "$CONF")" = "$before" ] || fail "a refused pct set changed the config"
 
+	# a mount point below one that is there already (the source is visible
+	# there through mp0, read-write): mounted all the same, read-only
+	mkdir -p "$TMP/share/inner"
+	on 3 sh -c "echo 'mp6: $TMP/share/inner,mp=/mnt/share/inner,ro=1' >>$CONF"
+	wait_in 'grep -c " /mnt/share/inner " /proc/mounts' 1
+	pct_on 1 exec "$ID" -- sh -c 'echo x >/mnt/share/inner/x' 2>/dev/null && fail "mp6 (ro=1) is writable"
+	# two new ones in one edit, the deeper first in the file: mounted parent first
+	mkdir -p "$TMP/top" "$TMP/bottom"
+	echo top >"$TMP/top/t"
+	echo bottom >"$TMP/bottom/b"
+	on 3 sh -c "printf '%s\n' 'mp7: $TMP/bottom,mp=/mnt/a/b' 'mp8: $TMP/top,mp=/mnt/a' >>$CONF"
+	wait_in 'cat /mnt/a/t /mnt/a/b/b' "top
+bottom"
+
 	# a replay: applied.conf forgets them, the next change brings them up again
-	on 1 sed -i '/^mp[0-9]:\|^dev0:/d' "$TMP/lxc/$ID/applied.conf"
+	local n
+	n=$(on 1 grep -c '^mp[0-9]*:\|^dev0:' "$TMP/lxc/$ID/applied.conf")
+	[ "$n" = 8 ] || fail "applied.conf has $n mount points and devices, not 8"
+	on 1 sed -i '/^mp[0-9]*:\|^dev0:/d' "$TMP/lxc/$ID/applied.conf"
 	edit_on 3 's/^memory: .*/memory: 144/'
 	wait_cg memory/memory.limit_in_bytes $((144 << 20))
+	for ((n = 0; n < 100; n++)); do
+		[ "$(on 1 grep -c '^mp[0-9]*:\|^dev0:' "$TMP/lxc/$ID/applied.conf")" = 8 ] && break
+		sleep 0.1
+	done
+	[ "$n" -lt 100 ] || fail "the replay did not record the mounts: $(tail -3 "$TMP/ctmgrd.log")"
+	grep -q "applied \[memory .*mp0.*\]" "$TMP/ctmgrd.log" ||
+		fail "no replay of the mounts in the log: $(grep applied "$TMP/ctmgrd.log" | tail -3)"
 	wait_in 'grep -c " /mnt/share " /proc/mounts' 1
+	[ "$(pct_on 1 exec "$ID" -- grep -c " /mnt/a/b " /proc/mounts)" = 1 ] || fail "mp7 mounted twice"
+	[ "$(pct_on 1 exec "$ID" -- grep -c " /mnt/share/inner " /proc/mounts)" = 1 ] || fail "mp6 mounted twice"
 	[ "$(pct_on 1 exec "$ID" -- grep -c " /mnt/vol " /proc/mounts)" = 1 ] || fail "mp2 mounted twice"
 	[ "$(pct_on 1 exec "$ID" -- grep -c " /dev/loop-control " /proc/mounts)" = 1 ] || fail "dev0 mounted twice"
 	case $(on 1 cat "$CONF") in *"[pve:pending]"*) fail "the replay went pending: $(on 1 cat "$CONF")" ;; esac
 
 	# removing one: pending, still mounted; gone after a restart, the others mounted at start
 	edit_on 3 '/^mp0:/d'
-	local i c
-	for ((i = 0; i < 100; i++)); do
-		c=$(on 1 cat "$CONF")
-		case $c in *"[pve:pending]"*"delete: mp0"*) break ;; esac
-		sleep 0.1
-	done
-	case $c in *"[pve:pending]"*"delete: mp0"*) ;; *) fail "mp0's removal not pending: $c" ;; esac
+	wait_pending "delete: mp0"
+	local i
 	[ "$(pct_on 1 exec "$ID" -- cat /mnt/share/greeting)" = hello ] || fail "mp0 went before the restart"
 	pct_on 1 stop "$ID" || fail "stop"
 	# the image's loop device went with the container's mount namespace
@@ -273,12 +306,7 @@ t_mounts() {
 	# a symlink the guest put on the way is not followed: pending, with the reason
 	pct_on 1 exec "$ID" -- ln -s /etc /mnt/link
 	on 3 sh -c "echo 'mp3: $TMP/share,mp=/mnt/link/x' >>$CONF"
-	for ((i = 0; i < 100; i++)); do
-		c=$(on 1 cat "$CONF")
-		case $c in *"[pve:pending]"*"mp3:"*) break ;; esac
-		sleep 0.1
-	done
-	case $c in *"[pve:pending]"*"mp3:"*) ;; *) fail "mp3 (through a symlink) not pending: $c" ;; esac
+	wait_pending "mp3:"
 	grep -q "mp3.*symlink" "$TMP/ctmgrd.log" || fail "no reason for mp3: $(tail -3 "$TMP/ctmgrd.log")"
 	pct_on 1 exec "$ID" -- test -e /etc/x && fail "the mount point was made through the symlink"
 
@@ -295,6 +323,12 @@ t_mounts() {
 	# the mount point it created belongs to the container's root, not the host's
 	out=$(pct_on 1 exec "$ID2" -- stat -c %u /opt/hp)
 	[ "$out" = 0 ] || fail "/opt/hp (created for the mount) is owned by $out inside $ID2, not by its root"
+	# a read-only bind: its root could remount a live one read-write - it waits
+	on 3 sh -c "echo 'mp1: $TMP/share,mp=/opt/ro,ro=1' >>/etc/pve/nodes/node1/lxc/$ID2.conf"
+	wait_pending "mp1:" "/etc/pve/nodes/node1/lxc/$ID2.conf"
+	grep -q "CT $ID2: left pending: mp1: .*unprivileged" "$TMP/ctmgrd.log" ||
+		fail "no reason for $ID2's mp1: $(tail -3 "$TMP/ctmgrd.log")"
+	pct_on 1 exec "$ID2" -- test -e /opt/ro/greeting && fail "mp1 mounted live in $ID2"
 	pct_on 1 stop "$ID2" || fail "stop $ID2"
 	return 0
 }
@@ -375,13 +409,9 @@ t_pending() {
 	setup
 	edit_on 3 's/^ostype: .*/ostype: alpine/; s/^memory: .*/memory: 200/'
 	wait_cg memory/memory.limit_in_bytes $((200 << 20))
-	local i c
-	for ((i = 0; i < 100; i++)); do
-		c=$(on 1 cat "$CONF")
-		case $c in *"[pve:pending]"*"ostype: alpine"*) break ;; esac
-		sleep 0.1
-	done
-	case $c in *"[pve:pending]"*"ostype: alpine"*) ;; *) fail "ostype not pending: $c" ;; esac
+	local c
+	wait_pending "ostype: alpine"
+	c=$C
 	local main=${c%%"[pve:pending]"*}
 	case $main in *"memory: 200"*) ;; *) fail "memory 200 not in the current section: $c" ;; esac
 	case $main in *"ostype: unmanaged"*) ;; *) fail "ostype changed in the current section: $c" ;; esac
