@@ -87,14 +87,17 @@ void feed_set_notify(struct feed *f, void (*fn)(void *ctx), void *ctx)
 	pthread_mutex_unlock(&f->lock);
 }
 
+/*
+ * Under the lock, so feed_set_notify(f, NULL, NULL) returns only when no
+ * call is in flight (the IPC server is freed after it; publish and release
+ * come from two threads now)
+ */
 static void notify(struct feed *f)
 {
 	pthread_mutex_lock(&f->lock);
-	void (*fn)(void *) = f->notify;
-	void *ctx = f->notify_ctx;
+	if (f->notify)
+		f->notify(f->notify_ctx);
 	pthread_mutex_unlock(&f->lock);
-	if (fn)
-		fn(ctx);
 }
 
 void feed_stage(struct feed *f, uint64_t version, int64_t mtime, uint8_t op, const char *path,

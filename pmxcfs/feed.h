@@ -20,9 +20,10 @@
  * behind) is told IPC_RESYNC_OVERFLOW and its watch ends.
  *
  * Threads: staging/publish/reset from the apply thread (serialised by
- * memdb's write lock); subscribe/take from the IPC thread.  feed->lock is a
- * leaf (taken under memdb's lock, never the other way round); the notify
- * callback runs without it.
+ * memdb's write lock); release from pmxcfs's kinval thread; subscribe/take
+ * from the IPC thread.  feed->lock is a leaf (taken under memdb's lock,
+ * never the other way round); the notify callback runs under it and takes
+ * no lock.
  */
 #ifndef PMXCFS_FEED_H
 #define PMXCFS_FEED_H
@@ -51,7 +52,11 @@ struct feed_sub {
 
 struct feed *feed_new(uint64_t version, size_t max_events, size_t max_bytes);
 void feed_free(struct feed *f);
-/* Called (without feed's lock) after each publish or reset. */
+/*
+ * Called after each publish, release or reset, with feed's lock held (it
+ * must not call into the feed; ipcs writes an eventfd).  Once
+ * feed_set_notify(f, NULL, NULL) returned, no call is in flight.
+ */
 void feed_set_notify(struct feed *f, void (*fn)(void *ctx), void *ctx);
 
 /* ---- the apply thread ---- */
