@@ -6,7 +6,7 @@
  *
  *   ctmgrd [-f] [--node NAME] [--state-dir DIR]
  *
- * -f: stay in the foreground, log to stderr as well.  --node: the node
+ * -f: stay in the foreground, log to stderr instead of syslog.  --node: the node
  * whose lxc/ directory to watch (default: pmxcfs's local node name).
  * --state-dir (default /var/lib/ctmgrd, $CTMGRD_STATE_DIR): "version", the
  * last feed version handled, so a restart resumes where it stopped (a
@@ -60,9 +60,11 @@ static void logmsg(int pri, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	syslog(pri, "%s", buf);
+	/* -f: stderr only (a service manager's journal takes it from there) */
 	if (foreground)
 		fprintf(stderr, "ctmgrd: %s\n", buf);
+	else
+		syslog(pri, "%s", buf);
 }
 
 /* a cluster-log entry (best effort: the feed connection is busy watching) */
@@ -185,7 +187,11 @@ static void take_over(long id)
 		clusterlog(LOG_INFO, "CT %ld: migrated to %s and started", id, node);
 }
 
-static void reconcile(long id)
+/*
+ * Reconcile id; cause ("change 27 put", "retry", "resync") ends its log
+ * line: every handled change leaves exactly one, a lost one shows as a gap.
+ */
+static void reconcile(long id, const char *cause)
 {
 	char path[4096], err[1024];
 	struct hp_result res;
@@ -194,29 +200,32 @@ static void reconcile(long id)
 	if (rc == -ENOENT) {
 		/* gone (destroyed, migrated away) - or not yet visible */
 		if (!retry_gone(id))
-			logmsg(LOG_INFO, "CT %ld: no config here (any more)", id);
+			logmsg(LOG_INFO, "CT %ld: no config here (any more) (%s)", id, cause);
 		return;
 	}
 	gone_tries[(size_t)id % (sizeof(gone_tries) / sizeof(gone_tries[0]))].id = 0;
 	if (rc == -EBUSY || rc == -EAGAIN || rc == -EACCES || rc == -EPERM || rc == -ENOTCONN ||
 	    rc == -EIO || rc == -ETIMEDOUT) {
-		logmsg(LOG_NOTICE, "CT %ld: %s - trying again", id, err);
+		logmsg(LOG_NOTICE, "CT %ld: %s - trying again (%s)", id, err, cause);
 		retry_later(id);
 		if (rc == -EBUSY)
 			return; /* nothing done: no verdict yet */
+	} else if (rc == -ENOMSG) {
+		logmsg(LOG_INFO, "CT %ld: %s (%s)", id, err, cause);
+		return; /* the content's own change follows; no verdict for it */
 	} else if (rc == -EINVAL) {
 		clusterlog(LOG_ERR, "CT %ld: config not applied: %s", id, err);
 	} else if (rc) {
 		clusterlog(LOG_ERR, "CT %ld: %s", id, err);
 	} else if (res.running && (res.applied[0] || res.pending[0])) {
-		logmsg(LOG_INFO, "CT %ld: applied [%s] pending [%s]", id, res.applied, res.pending);
+		logmsg(LOG_INFO, "CT %ld: applied [%s] pending [%s] (%s)", id, res.applied,
+		       res.pending, cause);
 		if (res.failed[0])
 			clusterlog(LOG_WARNING, "CT %ld: left pending: %s", id, res.failed);
 	} else {
-		/* every handled change leaves a line: a lost one shows as a gap */
-		logmsg(LOG_INFO, "CT %ld: %s (config %.12s)", id,
+		logmsg(LOG_INFO, "CT %ld: %s (config %.12s) (%s)", id,
 		       res.running ? "running, nothing to change" : "not running, nothing to do",
-		       res.digest);
+		       res.digest, cause);
 	}
 	hp_write_verdict(id, &res);
 }
@@ -234,7 +243,7 @@ static int resync(struct pmxcfs_client *c, uint64_t *version)
 		long id = ents[i].type == 2 ? conf_id(ents[i].path) : -1, rid;
 		if (id > 0) {
 			take_over(id);
-			reconcile(id);
+			reconcile(id, "resync");
 		} else if (ents[i].type == 2 && (rid = request_id(ents[i].path)) > 0) {
 			take_over(rid);
 		}
@@ -268,7 +277,7 @@ static int serve(void)
 			nretry = 0;
 			for (size_t i = 0; i < n && !stop; i++) {
 				take_over(ids[i]);
-				reconcile(ids[i]);
+				reconcile(ids[i], "retry");
 			}
 		}
 		struct pmxcfs_event ev;
@@ -283,10 +292,10 @@ static int serve(void)
 			}
 			version = ev.version;
 			long id = conf_id(ev.path);
-			if (id > 0 || request_id(ev.path) > 0)
-				logmsg(LOG_INFO, "change %" PRIu64 ": %s %s", ev.version,
-				       ipc_op_name(ev.op) ? ipc_op_name(ev.op) : "?", ev.path);
 			const char *op = ipc_op_name(ev.op);
+			char cause[64];
+			snprintf(cause, sizeof(cause), "change %" PRIu64 " %s", ev.version,
+			         op ? op : "?");
 			bool arrived = op &&
 			    (!strcmp(op, "put") || !strcmp(op, "create") ||
 			     !strcmp(op, "rename-to"));
@@ -295,10 +304,12 @@ static int serve(void)
 			if (id > 0 && arrived) {
 				if (!strcmp(op, "rename-to"))
 					take_over(id);
-				reconcile(id);
+				reconcile(id, cause);
 			} else if (id > 0 && op && !strcmp(op, "rename-from")) {
-				logmsg(LOG_INFO, "CT %ld moved away (%s)", id, ev.path2);
+				logmsg(LOG_INFO, "CT %ld moved away (%s) (%s)", id, ev.path2,
+				       cause);
 			} else if (rid > 0 && arrived) {
+				logmsg(LOG_INFO, "CT %ld: migration request (%s)", rid, cause);
 				take_over(rid); /* a migration request to this node */
 			}
 			save_version(version);

@@ -743,6 +743,22 @@ int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *er
 	snprintf(res->digest, sizeof(res->digest), "%s", cur->digest);
 	if ((rc = ctc_check(cur, err, errlen)))
 		goto out;
+	/*
+	 * No rootfs: nothing a container can run with.  An empty file is a
+	 * rewrite in place seen between its truncation and its content (two
+	 * changes: "cat >", an editor writing in place) - applying it would
+	 * reset every key to its default and drop every interface for a
+	 * moment.  Anything else without a rootfs is an incomplete config.
+	 */
+	if (!ctc_get(&cur->main, "rootfs")) {
+		bool empty = !cur->main.nkeys && !cur->main.nlxc && !cur->main.description &&
+		    !cur->pending && !cur->nsnaps;
+		rc = empty ? -ENOMSG : -EINVAL;
+		snprintf(err, errlen, "%s: %s", conf_path,
+		         empty ? "empty (a rewrite in progress?): nothing done"
+		               : "no rootfs: the config is incomplete");
+		goto out;
+	}
 	struct live *l = handle(id);
 	if (!l || !ct_running(l))
 		goto out; /* stopped: everything takes effect at the next start */

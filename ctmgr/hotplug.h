@@ -41,7 +41,9 @@ struct hp_result {
 
 /*
  * Reconcile CT id with its config at conf_path (this node's).  An invalid
- * config changes nothing: -EINVAL with err naming file, line and key.
+ * config changes nothing: -EINVAL with err naming file, line and key; an
+ * empty one (a rewrite in place, between truncation and content) changes
+ * nothing either: -ENOMSG.
  * The per-CT lock ($PCT_LOCK_DIR) is held while the config is rewritten.
  */
 int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *err, size_t errlen);

@@ -222,9 +222,14 @@ static void kinval_push(struct kinval *k, struct kinval_item *it, bool wait)
 
 	it->waited = wait;
 	pthread_mutex_lock(&k->lock);
-	if (k->stopping || !k->se) {
+	/*
+	 * A call with nothing queued or being delivered before it: made now,
+	 * from the caller's thread (the usual case, a batch of writes without
+	 * renames or creates, pays no thread hop).
+	 */
+	if (k->stopping || !k->se || (it->call && !k->head && !k->delivering)) {
 		pthread_mutex_unlock(&k->lock);
-		if (it->call) /* nothing to wait for: call it now */
+		if (it->call)
 			deliver(k, NULL, it);
 		item_free(it);
 		return;

@@ -66,9 +66,10 @@ void kinval_set_store_done(struct kinval *k, kinval_store_done_fn fn, void *ctx)
 /* Drop the directory entry name in parent; wait for it when wait is set. */
 void kinval_entry(struct kinval *k, uint64_t parent, const char *name, bool wait);
 /*
- * Call fn(ctx, a, b) from kinval's thread once every entry invalidation
- * queued before it was delivered (at once when nothing is delivered: not
- * attached yet, or stopping; or from kinval_free for one still queued).
+ * Call fn(ctx, a, b) once every entry invalidation queued before it was
+ * delivered: from kinval's thread, or at once from the caller's when none
+ * is queued or in delivery (or nothing is delivered: not attached yet, or
+ * stopping; or from kinval_free for one still queued).
  * pmxcfs releases the change feed this way: a watcher hears of a remote
  * change only after the kernel forgot the entries it replaced.
  */

@@ -111,6 +111,19 @@ t_live() {
 	wait_cg memory/memory.limit_in_bytes $((256 << 20))
 	info "memory edited on node3 -> cgroup on node1: ${WAITED} ms"
 	[ "$(cg memory/memory.memsw.limit_in_bytes)" = $(((256 + 64) << 20)) ] || fail "memsw after memory"
+	# a rewrite in place: truncation, then the content a moment later - the
+	# empty file in between applies nothing (no defaults, no error)
+	on 3 sh -c "cat $CONF >$TMP/keep && : >$CONF"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q "CT $ID: .*empty (a rewrite in progress?)" "$TMP/ctmgrd.log" && break
+		sleep 0.05
+	done
+	[ "$i" -lt 100 ] || fail "ctmgrd did not see the truncation: $(tail -3 "$TMP/ctmgrd.log")"
+	[ "$(cg memory/memory.limit_in_bytes)" = $((256 << 20)) ] || fail "the empty config changed memory"
+	on 3 sh -c "cat $TMP/keep >$CONF"
+	on 1 "$PMXCFS_LOG" read 2>/dev/null | grep -q "config not applied" &&
+		fail "the truncation was logged as an invalid config"
 	edit_on 3 's/^swap: .*/swap: 32/'
 	wait_cg memory/memory.memsw.limit_in_bytes $(((256 + 32) << 20))
 	# lowering memory below memsw's old value: the safe order
