@@ -111,46 +111,6 @@ bool ctp_is_deleted(const struct ctc_conf *c, const char *key, bool *force)
 	return found;
 }
 
-int ctp_set(struct ctc_conf *c, const char *key, const char *value, char *err, size_t errlen)
-{
-	struct ctc_section *p = ctc_pending(c, true);
-	if (!p)
-		return -ENOMEM;
-	if (!strcmp(key, "delete")) {
-		snprintf(err, errlen, "key 'delete': not a config key");
-		return -EINVAL;
-	}
-	int e = ctc_set(p, key, value, err, errlen);
-	if (!e)
-		e = rewrite_deletes(c, key, NULL);
-	tidy(c);
-	return e;
-}
-
-int ctp_delete(struct ctc_conf *c, const char *key, bool force, char *err, size_t errlen)
-{
-	char entry[80];
-	if (!cts_lookup(key, NULL) || !strcmp(key, "delete")) {
-		snprintf(err, errlen, "key '%s': unknown, cannot be deleted", key);
-		return -EINVAL;
-	}
-	if (c->pending)
-		ctc_delete(c->pending, key);
-	snprintf(entry, sizeof(entry), "%s%s", force ? "!" : "", key);
-	return rewrite_deletes(c, key, entry);
-}
-
-bool ctp_revert(struct ctc_conf *c, const char *key)
-{
-	if (!c->pending)
-		return false;
-	bool had = ctc_delete(c->pending, key);
-	had |= ctp_is_deleted(c, key, NULL);
-	rewrite_deletes(c, key, NULL);
-	tidy(c);
-	return had;
-}
-
 /* The volume of a mount point value: its bare first part or "volume=". */
 static bool mp_volume(const char *mpval, char *vol, size_t len)
 {
@@ -189,6 +149,85 @@ static int keep_unused(struct ctc_conf *c, const char *mpval)
 			return ctc_set_raw(&c->main, key, vol);
 	}
 	return -ENOSPC;
+}
+
+/* "STORAGE:GiB": a volume still to be allocated, nothing to keep */
+static bool unallocated(const char *vol)
+{
+	const char *colon = strchr(vol, ':');
+	return colon && colon[1] && strspn(colon + 1, "0123456789.") == strlen(colon + 1);
+}
+
+/*
+ * key's pending value is about to be replaced by newval (NULL: dropped):
+ * a storage volume only it names (not the current section's, not newval's)
+ * would be forgotten - it is kept as unusedN instead (pct set allocated it).
+ */
+static int keep_pending_volume(struct ctc_conf *c, const char *key, const char *newval)
+{
+	char pvol[4096], v[4096];
+	const char *pv = c->pending ? ctc_get(c->pending, key) : NULL;
+	if (!pv || strncmp(key, "mp", 2) != 0 || !mp_volume(pv, pvol, sizeof(pvol)) ||
+	    unallocated(pvol))
+		return 0;
+	const char *cur = ctc_get(&c->main, key);
+	if ((cur && mp_volume(cur, v, sizeof(v)) && !strcmp(v, pvol)) ||
+	    (newval && mp_volume(newval, v, sizeof(v)) && !strcmp(v, pvol)))
+		return 0;
+	return keep_unused(c, pv);
+}
+
+int ctp_set(struct ctc_conf *c, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct ctc_section *p = ctc_pending(c, true);
+	if (!p)
+		return -ENOMEM;
+	if (!strcmp(key, "delete")) {
+		snprintf(err, errlen, "key 'delete': not a config key");
+		return -EINVAL;
+	}
+	int e = keep_pending_volume(c, key, value);
+	if (e) {
+		snprintf(err, errlen, "%s: cannot keep the volume it replaces: %s", key,
+		         e == -ENOSPC ? "no free unusedN key left" : strerror(-e));
+		return e;
+	}
+	e = ctc_set(p, key, value, err, errlen);
+	if (!e)
+		e = rewrite_deletes(c, key, NULL);
+	tidy(c);
+	return e;
+}
+
+int ctp_delete(struct ctc_conf *c, const char *key, bool force, char *err, size_t errlen)
+{
+	char entry[80];
+	if (!cts_lookup(key, NULL) || !strcmp(key, "delete")) {
+		snprintf(err, errlen, "key '%s': unknown, cannot be deleted", key);
+		return -EINVAL;
+	}
+	int e = keep_pending_volume(c, key, NULL);
+	if (e) {
+		snprintf(err, errlen, "%s: cannot keep its pending volume: %s", key,
+		         e == -ENOSPC ? "no free unusedN key left" : strerror(-e));
+		return e;
+	}
+	if (c->pending)
+		ctc_delete(c->pending, key);
+	snprintf(entry, sizeof(entry), "%s%s", force ? "!" : "", key);
+	return rewrite_deletes(c, key, entry);
+}
+
+bool ctp_revert(struct ctc_conf *c, const char *key)
+{
+	if (!c->pending)
+		return false;
+	keep_pending_volume(c, key, NULL); /* best effort: no unusedN free, it goes */
+	bool had = ctc_delete(c->pending, key);
+	had |= ctp_is_deleted(c, key, NULL);
+	rewrite_deletes(c, key, NULL);
+	tidy(c);
+	return had;
 }
 
 int ctp_apply(struct ctc_conf *c, bool (*filter)(void *ctx, const char *key), void *ctx, char *err,

@@ -103,6 +103,30 @@ static void t_unused_volumes(void)
 	ASSERT_EQ(ctp_apply(c, NULL, NULL, err, sizeof(err)), 1);
 	ASSERT_STR_EQ(ctc_get(&c->main, "unused1"), "local:100/vm-100-disk-2.raw");
 	ASSERT_STR_EQ(ctc_get(&c->main, "mp0"), "local:100/vm-100-disk-3.raw,mp=/srv");
+	/*
+	 * A pending mount point's own volume (pct set allocated it for a running
+	 * container) replaced, deleted or reverted before a start: kept as well
+	 */
+	ASSERT_EQ(ctp_set(c, "mp5", "local:100/vm-100-disk-5.raw,mp=/a", err, sizeof(err)), 0);
+	ASSERT_EQ(ctp_set(c, "mp5", "local:100/vm-100-disk-6.raw,mp=/a", err, sizeof(err)), 0);
+	ASSERT_STR_EQ(ctc_get(&c->main, "unused2"), "local:100/vm-100-disk-5.raw");
+	/* the same volume with other options: nothing to keep */
+	ASSERT_EQ(ctp_set(c, "mp5", "local:100/vm-100-disk-6.raw,mp=/b", err, sizeof(err)), 0);
+	ASSERT(ctc_get(&c->main, "unused3") == NULL);
+	/* a size still to be allocated is no volume */
+	ASSERT_EQ(ctp_set(c, "mp5", "local:1,mp=/b", err, sizeof(err)), 0);
+	ASSERT_STR_EQ(ctc_get(&c->main, "unused3"), "local:100/vm-100-disk-6.raw");
+	ASSERT_EQ(ctp_set(c, "mp5", "local:100/vm-100-disk-7.raw,mp=/b", err, sizeof(err)), 0);
+	ASSERT(ctc_get(&c->main, "unused4") == NULL);
+	ASSERT_EQ(ctp_delete(c, "mp5", false, err, sizeof(err)), 0);
+	ASSERT_STR_EQ(ctc_get(&c->main, "unused4"), "local:100/vm-100-disk-7.raw");
+	ASSERT_EQ(ctp_set(c, "mp5", "local:100/vm-100-disk-8.raw,mp=/b", err, sizeof(err)), 0);
+	ASSERT(ctp_revert(c, "mp5"));
+	ASSERT_STR_EQ(ctc_get(&c->main, "unused5"), "local:100/vm-100-disk-8.raw");
+	/* the current section's volume pending with new options: it stays in use */
+	ASSERT_EQ(ctp_set(c, "mp0", "local:100/vm-100-disk-3.raw,mp=/other", err, sizeof(err)), 0);
+	ASSERT(ctp_revert(c, "mp0"));
+	ASSERT(ctc_get(&c->main, "unused6") == NULL);
 	ctc_free(c);
 }
 
