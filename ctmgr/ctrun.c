@@ -921,7 +921,7 @@ fail:
 
 int ctr_private_mounts(char *err, size_t errlen)
 {
-	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) {
+	if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", "none", MS_REC | MS_SLAVE, NULL) != 0) {
 		int e = errno;
 		snprintf(err, errlen, "cannot create a mount namespace: %s", strerror(e));
 		return -e;
