@@ -159,14 +159,14 @@ static bool unallocated(const char *vol)
 }
 
 /*
- * key's pending value is about to be replaced by newval (NULL: dropped):
- * a storage volume only it names (not the current section's, not newval's)
- * would be forgotten - it is kept as unusedN instead (pct set allocated it).
+ * key's pending value pv was replaced by newval (NULL: dropped): a storage
+ * volume only pv named (not the current section's, not newval's) would be
+ * forgotten - it is kept as unusedN instead (pct set allocated it).
  */
-static int keep_pending_volume(struct ctc_conf *c, const char *key, const char *newval)
+static int keep_pending_volume(struct ctc_conf *c, const char *key, const char *pv,
+                               const char *newval, char *err, size_t errlen)
 {
 	char pvol[4096], v[4096];
-	const char *pv = c->pending ? ctc_get(c->pending, key) : NULL;
 	if (!pv || strncmp(key, "mp", 2) != 0 || !mp_volume(pv, pvol, sizeof(pvol)) ||
 	    unallocated(pvol))
 		return 0;
@@ -174,7 +174,11 @@ static int keep_pending_volume(struct ctc_conf *c, const char *key, const char *
 	if ((cur && mp_volume(cur, v, sizeof(v)) && !strcmp(v, pvol)) ||
 	    (newval && mp_volume(newval, v, sizeof(v)) && !strcmp(v, pvol)))
 		return 0;
-	return keep_unused(c, pv);
+	int e = keep_unused(c, pv);
+	if (e)
+		snprintf(err, errlen, "%s: cannot keep its pending volume %s: %s", key, pvol,
+		         e == -ENOSPC ? "no free unusedN key left" : strerror(-e));
+	return e;
 }
 
 int ctp_set(struct ctc_conf *c, const char *key, const char *value, char *err, size_t errlen)
@@ -186,13 +190,14 @@ int ctp_set(struct ctc_conf *c, const char *key, const char *value, char *err, s
 		snprintf(err, errlen, "key 'delete': not a config key");
 		return -EINVAL;
 	}
-	int e = keep_pending_volume(c, key, value);
-	if (e) {
-		snprintf(err, errlen, "%s: cannot keep the volume it replaces: %s", key,
-		         e == -ENOSPC ? "no free unusedN key left" : strerror(-e));
-		return e;
-	}
-	e = ctc_set(p, key, value, err, errlen);
+	const char *prev = ctc_get(p, key);
+	char *old = prev ? strdup(prev) : NULL;
+	if (prev && !old)
+		return -ENOMEM;
+	int e = ctc_set(p, key, value, err, errlen);
+	if (!e)
+		e = keep_pending_volume(c, key, old, value, err, errlen);
+	free(old);
 	if (!e)
 		e = rewrite_deletes(c, key, NULL);
 	tidy(c);
@@ -206,12 +211,10 @@ int ctp_delete(struct ctc_conf *c, const char *key, bool force, char *err, size_
 		snprintf(err, errlen, "key '%s': unknown, cannot be deleted", key);
 		return -EINVAL;
 	}
-	int e = keep_pending_volume(c, key, NULL);
-	if (e) {
-		snprintf(err, errlen, "%s: cannot keep its pending volume: %s", key,
-		         e == -ENOSPC ? "no free unusedN key left" : strerror(-e));
+	int e = keep_pending_volume(c, key, c->pending ? ctc_get(c->pending, key) : NULL, NULL, err,
+	                            errlen);
+	if (e)
 		return e;
-	}
 	if (c->pending)
 		ctc_delete(c->pending, key);
 	snprintf(entry, sizeof(entry), "%s%s", force ? "!" : "", key);
@@ -222,7 +225,8 @@ bool ctp_revert(struct ctc_conf *c, const char *key)
 {
 	if (!c->pending)
 		return false;
-	keep_pending_volume(c, key, NULL); /* best effort: no unusedN free, it goes */
+	char err[256]; /* best effort: with no unusedN free, it goes */
+	keep_pending_volume(c, key, ctc_get(c->pending, key), NULL, err, sizeof(err));
 	bool had = ctc_delete(c->pending, key);
 	had |= ctp_is_deleted(c, key, NULL);
 	rewrite_deletes(c, key, NULL);
