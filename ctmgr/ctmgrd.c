@@ -6,8 +6,9 @@
  *
  *   ctmgrd [-f] [--node NAME] [--state-dir DIR]
  *
- * -f: stay in the foreground, log to stderr instead of syslog.  --node: the node
- * whose lxc/ directory to watch (default: pmxcfs's local node name).
+ * -f: stay in the foreground, log to stderr instead of syslog.  --node:
+ * the node whose lxc/ directory to watch (default: pmxcfs's local node
+ * name).
  * --state-dir (default /var/lib/ctmgrd, $CTMGRD_STATE_DIR): "version", the
  * last feed version handled, so a restart resumes where it stopped (a
  * history that no longer reaches back gives a resync: every config is

@@ -472,10 +472,11 @@ static void release_feed(void *ctx, uint64_t epoch, uint64_t version)
 }
 
 /*
- * A batch from the cluster was applied (or a state adopted): its watchers hear of it once
- * kinval delivered the entry invalidations queued before (a watcher that
- * opens a renamed-over path right after its event must not get the cached
- * dentry of the file that was replaced: ENOENT, or the old content).
+ * A batch from the cluster was applied (or a state adopted): its watchers
+ * hear of it once kinval delivered the entry invalidations queued before
+ * (a watcher that opens a renamed-over path right after its event must not
+ * get the cached dentry of the file that was replaced: ENOENT, or the old
+ * content).
  */
 static void hook_settled(void *ctx, uint64_t version)
 {
