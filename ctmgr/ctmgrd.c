@@ -15,10 +15,10 @@
  * reconciled again, which is harmless - reconciling is idempotent).
  * One instance per node: /run/ctmgrd/ctmgrd.pid is locked.
  *
- * Outcomes go to syslog (daemon facility, tag ctmgrd) and, for failures
- * and invalid configs, to the cluster log, naming the file and the reason;
- * the verdict of each reconcile goes to /run/ctmgrd/<ID>.verdict for pct
- * set.  SIGTERM/SIGINT stop it.
+ * Outcomes go to syslog (daemon facility, tag ctmgrd; stderr with -f)
+ * and, for failures and invalid configs, to the cluster log, naming the
+ * file and the reason; the verdict of each reconcile goes to
+ * /run/ctmgrd/<ID>.verdict for pct set.  SIGTERM/SIGINT stop it.
  */
 #include "ctmgr/ctfile.h"
 #include "ctmgr/ctrun.h"
