@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,6 +103,12 @@ int ctf_lock(long id, int timeout_s, char *err, size_t errlen)
 
 int ctf_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen)
 {
+	return ctf_write_atomic_if(path, data, len, 0, err, errlen);
+}
+
+int ctf_write_atomic_if(const char *path, const char *data, size_t len, uint64_t replaces,
+                        char *err, size_t errlen)
+{
 	char tmp[4200];
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -131,9 +138,24 @@ int ctf_write_atomic(const char *path, const char *data, size_t len, char *err, 
 		unlink(tmp);
 		return -e;
 	}
+	if (replaces) {
+		/* pmxcfs's compare-and-swap: the rename fails if path moved on */
+		char v[24];
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)replaces);
+		if (setxattr(tmp, "user.pmxcfs.replaces-version", v, strlen(v), 0) != 0) {
+			int e = errno;
+			snprintf(err, errlen, "cannot make the replacement of '%s' conditional: %s",
+			         path, strerror(e));
+			unlink(tmp);
+			return -e;
+		}
+	}
 	if (rename(tmp, path) != 0) {
 		int e = errno;
-		snprintf(err, errlen, "cannot replace '%s': %s", path, strerror(e));
+		if (e == EAGAIN && replaces)
+			snprintf(err, errlen, "'%s' changed since it was read", path);
+		else
+			snprintf(err, errlen, "cannot replace '%s': %s", path, strerror(e));
 		unlink(tmp);
 		return -e;
 	}

@@ -14,6 +14,7 @@
 #include "ctmgr/ctconf.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* $PVE_ETC or /etc/pve */
 const char *ctf_root(void);
@@ -37,6 +38,14 @@ int ctf_lock(long id, int timeout_s, char *err, size_t errlen);
 
 /* Write data to path atomically (temp file in the same directory, rename). */
 int ctf_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen);
+/*
+ * The same, replacing path only if pmxcfs still has it at version
+ * replaces (0: unconditionally): its compare-and-swap rename, decided on
+ * every node alike.  -EAGAIN (err: "changed since it was read") when
+ * someone wrote path after that version; nothing is written then.
+ */
+int ctf_write_atomic_if(const char *path, const char *data, size_t len, uint64_t replaces,
+                        char *err, size_t errlen);
 
 /*
  * Write c as CT id's config on this node (atomically).  excl: the config

@@ -11,6 +11,7 @@
 #include "ctmgr/lxcgen.h"
 #include "ctmgr/storage.h"
 #include "pmxcfs/sbuf.h"
+#include "proto/pmxcfs_client.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -653,11 +654,62 @@ static void free_changes(struct changes *cs)
 
 /* Move the keys marked pending back to their running values; their new values to [pve:pending]. */
 /* (the caller holds the per-CT lock) */
+/*
+ * The version pmxcfs has conf_path at (a path under ctf_root()), asked
+ * over its IPC: the write-back replaces the config only if no one wrote it
+ * since (ctf_write_atomic_if).
+ */
+static int conf_version(const char *conf_path, uint64_t *version, char *err, size_t errlen)
+{
+	size_t rl = strlen(ctf_root());
+	struct pmxcfs_client *cl;
+	struct pmxcfs_entry *ents = NULL;
+	size_t n = 0;
+	uint64_t at;
+	if (strncmp(conf_path, ctf_root(), rl) != 0 || conf_path[rl] != '/') {
+		snprintf(err, errlen, "%s is not under %s", conf_path, ctf_root());
+		return -EINVAL;
+	}
+	const char *rel = conf_path + rl + 1;
+	int rc = pmxcfs_connect(NULL, &cl);
+	if (rc == 0) {
+		rc = pmxcfs_list(cl, rel, &ents, &n, &at);
+		pmxcfs_disconnect(cl);
+	}
+	if (rc) {
+		snprintf(err, errlen, "cannot ask pmxcfs for %s: %s", rel, strerror(-rc));
+		return rc;
+	}
+	rc = -ENOENT;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(ents[i].path, rel)) {
+			*version = ents[i].version;
+			rc = 0;
+		}
+	pmxcfs_entries_free(ents, n);
+	if (rc)
+		snprintf(err, errlen, "%s is gone", conf_path);
+	/*
+	 * Newer than the listing's (released) version: a change whose cache
+	 * invalidation may not have landed, so a read now could still show
+	 * the text it replaced; its event follows - wait for it.
+	 */
+	if (rc == 0 && *version > at) {
+		snprintf(err, errlen, "%s is changing", conf_path);
+		rc = -EAGAIN;
+	}
+	return rc;
+}
+
 static int write_back(const char *conf_path, const char *digest, const struct changes *cs,
                       const bool *pend, char *err, size_t errlen)
 {
 	struct ctc_conf *c = NULL;
-	int rc = ctc_load(conf_path, false, &c, NULL, err, errlen);
+	uint64_t version = 0;
+	/* the version first: a write after it fails the rename below */
+	int rc = conf_version(conf_path, &version, err, errlen);
+	if (rc == 0)
+		rc = ctc_load(conf_path, false, &c, NULL, err, errlen);
 	if (rc == 0 && strcmp(c->digest, digest) != 0)
 		rc = -EAGAIN; /* changed meanwhile: its own event follows */
 	for (size_t i = 0; rc == 0 && i < cs->n; i++) {
@@ -681,7 +733,8 @@ static int write_back(const char *conf_path, const char *digest, const struct ch
 	if (rc == 0 && (rc = ctc_check(c, err, errlen)) == 0) {
 		size_t len;
 		char *text = ctc_print(c, &len);
-		rc = text ? ctf_write_atomic(conf_path, text, len, err, errlen) : -ENOMEM;
+		rc = text ? ctf_write_atomic_if(conf_path, text, len, version, err, errlen)
+		          : -ENOMEM;
 		free(text);
 	}
 	ctc_free(c);

@@ -1114,6 +1114,54 @@ static void cfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	remove_entry(req, parent, name, CFS_OP_RMDIR);
 }
 
+/*
+ * Compare-and-swap for a rename over a file (doc/pmxcfs.8, "CONDITIONAL
+ * RENAME"): setxattr(tmp, "user.pmxcfs.replaces-version", "<V>") makes
+ * this node's next rename of tmp succeed only if the file it replaces is
+ * still at version V (the version a listing or the change feed showed);
+ * else the rename fails with EAGAIN and nothing changes.  The expectation
+ * is this node's own (not replicated: the rename op carries it), kept for
+ * the last few inodes.
+ */
+#define CFS_XATTR_IFVERSION "user.pmxcfs.replaces-version"
+#define IFV_SLOTS 64
+
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		uint64_t inode, version;
+	} slot[IFV_SLOTS];
+	unsigned next;
+} ifv = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void ifv_set(uint64_t inode, uint64_t version)
+{
+	pthread_mutex_lock(&ifv.lock);
+	unsigned i;
+	for (i = 0; i < IFV_SLOTS && ifv.slot[i].inode != inode; i++)
+		;
+	if (i == IFV_SLOTS)
+		i = ifv.next++ % IFV_SLOTS;
+	ifv.slot[i].inode = inode;
+	ifv.slot[i].version = version;
+	pthread_mutex_unlock(&ifv.lock);
+}
+
+/* Take inode's expectation (it is used once): true with *version. */
+static bool ifv_take(uint64_t inode, uint64_t *version)
+{
+	bool found = false;
+	pthread_mutex_lock(&ifv.lock);
+	for (unsigned i = 0; i < IFV_SLOTS && !found; i++)
+		if (inode && ifv.slot[i].inode == inode) {
+			*version = ifv.slot[i].version;
+			ifv.slot[i].inode = 0;
+			found = true;
+		}
+	pthread_mutex_unlock(&ifv.lock);
+	return found;
+}
+
 static void cfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
                        const char *newname, unsigned int flags)
 {
@@ -1137,6 +1185,12 @@ static void cfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 	op.newname_len = (uint32_t)strlen(newname);
 	if (flags & RENAME_NOREPLACE)
 		op.flags |= CFS_OP_F_NOREPLACE;
+	struct memdb_stat src;
+	uint64_t want;
+	if (memdb_lookup(ctx_of(req)->mdb, parent, name, &src) == 0 && ifv_take(src.inode, &want)) {
+		op.flags |= CFS_OP_F_IFVERSION;
+		op.mtime = (int64_t)want;
+	}
 	err = propose(ctx_of(req), &op, NULL);
 	fuse_reply_err(req, -err);
 }
@@ -1324,12 +1378,32 @@ static void cfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 static void cfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
                          size_t size, int flags)
 {
-	(void)ino;
-	(void)name;
-	(void)value;
-	(void)size;
+	char buf[24];
+	struct memdb_stat st;
 	(void)flags;
-	fuse_reply_err(req, ENOTSUP);
+	if (strcmp(name, CFS_XATTR_IFVERSION) != 0) {
+		fuse_reply_err(req, ENOTSUP);
+		return;
+	}
+	if (size == 0 || size >= sizeof(buf)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	memcpy(buf, value, size);
+	buf[size] = '\0';
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(buf, &end, 10);
+	if (errno || end == buf || (*end && *end != '\n') || buf[0] == '-') {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	int err = memdb_getattr(ctx_of(req)->mdb, ino, &st);
+	if (!err && st.type != MEMDB_REG)
+		err = -EINVAL;
+	if (!err)
+		ifv_set(ino, v);
+	fuse_reply_err(req, -err);
 }
 
 static void cfs_init(void *userdata, struct fuse_conn_info *conn)

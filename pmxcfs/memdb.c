@@ -865,6 +865,8 @@ static int apply_rename(struct memdb *db, const struct cfs_op *op, struct persis
 		return 0; /* POSIX: renaming a name onto itself does nothing */
 	if (dst && (op->flags & CFS_OP_F_NOREPLACE))
 		return -EEXIST;
+	if ((op->flags & CFS_OP_F_IFVERSION) && (!dst || dst->version != (uint64_t)op->mtime))
+		return -EAGAIN; /* the target changed since its writer read it */
 	if (dst) {
 		if (src->type == MEMDB_DIR && dst->type != MEMDB_DIR)
 			return -ENOTDIR;

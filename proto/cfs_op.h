@@ -42,6 +42,11 @@ enum cfs_op_type {
 };
 
 #define CFS_OP_F_NOREPLACE 0x1u
+/*
+ * RENAME only over a target whose version is mtime (a compare-and-swap:
+ * every node decides it alike, in the agreed order); else -EAGAIN.
+ */
+#define CFS_OP_F_IFVERSION 0x2u
 
 /*
  * A decoded or to-be-encoded operation.  Pointers reference memory owned by

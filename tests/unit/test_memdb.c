@@ -286,6 +286,52 @@ static void t_rename_noreplace(void)
 	memdb_free(db);
 }
 
+/* A rename that only replaces a target still at version want (compare-and-swap). */
+static int rename_if(struct memdb *db, const char *from, const char *to, uint64_t want)
+{
+	struct cfs_op op = { .type = CFS_OP_RENAME, .now = T0, .flags = CFS_OP_F_IFVERSION };
+	struct memdb_result res;
+	op.mtime = (int64_t)want;
+	op.parent = MEMDB_ROOT_INODE;
+	op.name = from;
+	op.name_len = (uint32_t)strlen(from);
+	op.newparent = op.parent;
+	op.newname = to;
+	op.newname_len = (uint32_t)strlen(to);
+	return mu_apply(db, &op, &res);
+}
+
+static void t_rename_ifversion(void)
+{
+	struct memdb *db = fresh();
+	struct memdb_stat st;
+
+	ASSERT_EQ(mu_create(db, "cur", T0), 0);
+	ASSERT_EQ(mu_put(db, "cur", "old", 3, T0), 0);
+	ASSERT_EQ(memdb_getattr(db, mu_ino(db, "cur"), &st), 0);
+	uint64_t read_at = st.version;
+	ASSERT_EQ(mu_create(db, "tmp", T0), 0);
+	ASSERT_EQ(mu_put(db, "tmp", "mine", 4, T0), 0);
+	/* someone else writes the file after it was read */
+	ASSERT_EQ(mu_put(db, "cur", "theirs", 6, T0), 0);
+	uint64_t v = memdb_version(db), tino = mu_ino(db, "tmp");
+	ASSERT_EQ(rename_if(db, "tmp", "cur", read_at), -EAGAIN);
+	ASSERT_EQ(memdb_version(db), v); /* nothing changed */
+	ASSERT_EQ(mu_ino(db, "tmp"), tino);
+	char buf[16] = "";
+	size_t n = 0;
+	ASSERT_EQ(memdb_read(db, mu_ino(db, "cur"), 0, sizeof(buf), buf, &n), 0);
+	ASSERT_EQ(n, 6);
+	ASSERT_EQ(memcmp(buf, "theirs", 6), 0);
+	/* no target at all: refused too */
+	ASSERT_EQ(rename_if(db, "tmp", "none", read_at), -EAGAIN);
+	/* at the version it has now: done */
+	ASSERT_EQ(memdb_getattr(db, mu_ino(db, "cur"), &st), 0);
+	ASSERT_EQ(rename_if(db, "tmp", "cur", st.version), 0);
+	ASSERT_EQ(mu_ino(db, "cur"), tino);
+	memdb_free(db);
+}
+
 static void t_rename_errors(void)
 {
 	struct memdb *db = fresh();
@@ -1509,6 +1555,7 @@ static const struct test_case cases[] = {
 	{ "rename_basic", t_rename_basic },
 	{ "rename_replace", t_rename_replace },
 	{ "rename_noreplace", t_rename_noreplace },
+	{ "rename_ifversion", t_rename_ifversion },
 	{ "rename_errors", t_rename_errors },
 	{ "root_reserved", t_root_reserved },
 	{ "put_read", t_put_read },
