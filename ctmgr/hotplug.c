@@ -710,8 +710,10 @@ static int write_back(const char *conf_path, const char *digest, const struct ch
 	int rc = conf_version(conf_path, &version, err, errlen);
 	if (rc == 0)
 		rc = ctc_load(conf_path, false, &c, NULL, err, errlen);
-	if (rc == 0 && strcmp(c->digest, digest) != 0)
+	if (rc == 0 && strcmp(c->digest, digest) != 0) {
 		rc = -EAGAIN; /* changed meanwhile: its own event follows */
+		snprintf(err, errlen, "'%s' changed since it was reconciled", conf_path);
+	}
 	for (size_t i = 0; rc == 0 && i < cs->n; i++) {
 		const struct change *ch = &cs->v[i];
 		if (ch->fixed && !pend[i]) {
@@ -731,6 +733,10 @@ static int write_back(const char *conf_path, const char *digest, const struct ch
 			              : ctp_delete(c, ch->key, false, err, errlen);
 	}
 	if (rc == 0 && (rc = ctc_check(c, err, errlen)) == 0) {
+		/* tests: widen the window between the check and the rename */
+		const char *delay = getenv("CTMGRD_TEST_WRITEBACK_DELAY_MS");
+		if (delay && atoi(delay) > 0)
+			usleep((useconds_t)atoi(delay) * 1000);
 		size_t len;
 		char *text = ctc_print(c, &len);
 		rc = text ? ctf_write_atomic_if(conf_path, text, len, version, err, errlen)
@@ -896,15 +902,16 @@ int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *er
 			res->wrote_back = true;
 		} else {
 			/* what was applied is still recorded below; the keys are not pending */
+			char wb[400];
+			snprintf(wb, sizeof(wb), "%s",
+			         rc == -EAGAIN && !err[0] ? "it changed" : err);
 			size_t fl = strlen(res->failed);
 			snprintf(res->failed + fl, sizeof(res->failed) - fl,
 			         "%sthe config could not be written back (%s): tried again",
-			         fl ? "; " : "", rc == -EAGAIN ? "it changed meanwhile" : err);
+			         fl ? "; " : "", wb);
 			res->pending[0] = '\0';
-			if (rc != -EAGAIN)
-				rc = -EAGAIN;
-			snprintf(err, errlen,
-			         "the config changed or could not be written: tried again");
+			rc = -EAGAIN;
+			snprintf(err, errlen, "the config could not be written back (%s)", wb);
 		}
 	}
 	/* what runs now, also when the write-back must be tried again */

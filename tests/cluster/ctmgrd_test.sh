@@ -48,7 +48,7 @@ start_ctmgrd() {
 	local lines
 	lines=$(wc -l <"$log")
 	(exec "$CLUSTER_SIM" --name "$NAME" exec "$k" env PCT_LXC_PATH="$TMP/lxc" \
-		CTMGRD_STATE_DIR="$TMP/ctmgrd-state$k" "$CTMGRD" -f) >>"$log" 2>&1 &
+		CTMGRD_STATE_DIR="$TMP/ctmgrd-state$k" ${CTMGRD_ENV:+"$CTMGRD_ENV"} "$CTMGRD" -f) >>"$log" 2>&1 &
 	DAEMONS[$k]=$!
 
 	local i
@@ -440,6 +440,26 @@ t_pending() {
 	c=$(on 1 cat "$CONF")
 	case $c in *"[pve:pending]"*) fail "pending left after a start: $c" ;; esac
 	case $c in *"ostype: alpine"*) ;; *) fail "ostype not applied at start: $c" ;; esac
+}
+
+# An edit from another node that lands while ctmgrd writes a config back
+# (a pending key) is not overwritten: pmxcfs's conditional rename refuses
+# the write-back, which is made again on the newer text.
+t_writeback_race() {
+	CTMGRD_ENV=CTMGRD_TEST_WRITEBACK_DELAY_MS=1500 setup
+	edit_on 3 's/^ostype: .*/ostype: alpine/'
+	sleep 0.5 # ctmgrd is now between its check and its rename
+	edit_on 2 's/^memory: .*/memory: 200/'
+	wait_cg memory/memory.limit_in_bytes $((200 << 20))
+	wait_pending "ostype: alpine"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q "changed since it was read" "$TMP/ctmgrd.log" && break
+		sleep 0.1
+	done
+	[ "$i" -lt 100 ] || fail "the write-back was not refused: $(tail -5 "$TMP/ctmgrd.log")"
+	case ${C%%"[pve:pending]"*} in *"memory: 200"*) ;; *) fail "node2's edit was overwritten: $C" ;; esac
+	return 0
 }
 
 t_invalid() {
