@@ -602,6 +602,7 @@ int ctr_live_mount(const struct ctc_conf *c, pid_t init, unsigned long long init
 		snprintf(err, errlen, "%s is not in the config", key);
 		return -EINVAL;
 	}
+	ctr_root_owner(c, &uid, &gid);
 	if (dev) {
 		char ro[8] = "";
 		memset(&m, 0, sizeof(m));
@@ -620,7 +621,6 @@ int ctr_live_mount(const struct ctc_conf *c, pid_t init, unsigned long long init
 			return rc;
 		struct stat sb;
 		dir = !(m.vol[0] == '/' && stat(m.vol, &sb) == 0 && !S_ISDIR(sb.st_mode));
-		ctr_root_owner(c, &uid, &gid);
 		/*
 		 * A mount made here is not locked the way the copy at start is
 		 * (the kernel locks mounts only when it copies them into a less
@@ -641,7 +641,6 @@ int ctr_live_mount(const struct ctc_conf *c, pid_t init, unsigned long long init
 	}
 	if (mfd < 0 && !(mfd == -EBUSY && ident.any))
 		return mfd;
-	ctr_root_owner(c, &uid, &gid);
 
 	/*
 	 * The container's root and mount namespace, through its init: a child
@@ -688,7 +687,12 @@ int ctr_live_mount(const struct ctc_conf *c, pid_t init, unsigned long long init
 	char why[1024] = "";
 	int status = fsu_collect(pid, pfd, why, sizeof(why));
 	rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
-	if (rc)
+	if (rc && WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+		snprintf(err, errlen,
+		         "%s: the mount helper gave up after 10 s (a hung file "
+		         "system on '%.900s' in the container?)",
+		         key, m.mp);
+	else if (rc)
 		snprintf(err, errlen, "%s", why[0] ? why : "the mount helper failed");
 out:
 	if (rootfd >= 0)

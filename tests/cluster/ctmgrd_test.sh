@@ -114,12 +114,7 @@ t_live() {
 	# a rewrite in place: truncation, then the content a moment later - the
 	# empty file in between applies nothing (no defaults, no error)
 	on 3 sh -c "cat $CONF >$TMP/keep && : >$CONF"
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -q "CT $ID: .*empty (a rewrite in progress?)" "$TMP/ctmgrd.log" && break
-		sleep 0.05
-	done
-	[ "$i" -lt 100 ] || fail "ctmgrd did not see the truncation: $(tail -3 "$TMP/ctmgrd.log")"
+	wait_ctmgrd_log "CT $ID: .*empty (a rewrite in progress?)"
 	[ "$(cg memory/memory.limit_in_bytes)" = $((256 << 20)) ] || fail "the empty config changed memory"
 	on 3 sh -c "cat $TMP/keep >$CONF"
 	on 1 "$PMXCFS_LOG" read 2>/dev/null | grep -q "config not applied" &&
@@ -194,6 +189,16 @@ t_net() {
 	case $out in *"pending: net2"*"bridge 'vmbr7' does not exist"* | *"bridge 'vmbr7' does not exist"*"pending: net2"*) ;;
 	*) fail "a missing bridge: $out" ;; esac
 	return 0
+}
+
+# wait until node1's ctmgrd log has a line matching the grep pattern $1 (10 s)
+wait_ctmgrd_log() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q "$1" "$TMP/ctmgrd.log" && return 0
+		sleep 0.1
+	done
+	fail "no '$1' in ctmgrd's log after 10 s: $(tail -5 "$TMP/ctmgrd.log")"
 }
 
 # wait until the config's [pve:pending] section holds TEXT (10 s); the
@@ -452,12 +457,7 @@ t_writeback_race() {
 	edit_on 2 's/^memory: .*/memory: 200/'
 	wait_cg memory/memory.limit_in_bytes $((200 << 20))
 	wait_pending "ostype: alpine"
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -q "changed since it was read" "$TMP/ctmgrd.log" && break
-		sleep 0.1
-	done
-	[ "$i" -lt 100 ] || fail "the write-back was not refused: $(tail -5 "$TMP/ctmgrd.log")"
+	wait_ctmgrd_log "changed since it was read" # the write-back was refused
 	case ${C%%"[pve:pending]"*} in *"memory: 200"*) ;; *) fail "node2's edit was overwritten: $C" ;; esac
 	return 0
 }
