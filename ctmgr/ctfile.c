@@ -162,7 +162,7 @@ int ctf_write_atomic_if(const char *path, const char *data, size_t len, uint64_t
 	return 0;
 }
 
-int ctf_save(long id, const struct ctc_conf *c, bool excl, char *err, size_t errlen)
+int ctf_save_if(long id, const struct ctc_conf *c, uint64_t replaces, char *err, size_t errlen)
 {
 	char path[4096];
 	size_t len;
@@ -172,29 +172,41 @@ int ctf_save(long id, const struct ctc_conf *c, bool excl, char *err, size_t err
 		return -ENOMEM;
 	}
 	ctf_path(id, path, sizeof(path));
+	int rc = ctf_write_atomic_if(path, text, len, replaces, err, errlen);
+	free(text);
+	return rc;
+}
+
+int ctf_save(long id, const struct ctc_conf *c, bool excl, char *err, size_t errlen)
+{
+	if (!excl)
+		return ctf_save_if(id, c, 0, err, errlen);
+	char path[4096];
+	size_t len;
+	char *text = ctc_print(c, &len);
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ctf_path(id, path, sizeof(path));
 	int rc = 0;
-	if (!excl) {
-		rc = ctf_write_atomic(path, text, len, err, errlen);
+	/* one write and close: pmxcfs commits the whole file at close */
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		rc = -errno;
+		if (rc == -EEXIST)
+			snprintf(err, errlen, "CT %ld already exists", id);
+		else
+			snprintf(err, errlen, "cannot create '%s': %s", path, strerror(-rc));
 	} else {
-		/* one write and close: pmxcfs commits the whole file at close */
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-		if (fd < 0) {
-			rc = -errno;
-			if (rc == -EEXIST)
-				snprintf(err, errlen, "CT %ld already exists", id);
-			else
-				snprintf(err, errlen, "cannot create '%s': %s", path,
-				         strerror(-rc));
-		} else {
-			ssize_t w = write(fd, text, len);
-			int e = w < 0 ? errno : (size_t)w != len ? EIO : 0;
-			if (close(fd) != 0 && !e)
-				e = errno;
-			if (e) {
-				rc = -e;
-				snprintf(err, errlen, "cannot write '%s': %s", path, strerror(e));
-				unlink(path);
-			}
+		ssize_t w = write(fd, text, len);
+		int e = w < 0 ? errno : (size_t)w != len ? EIO : 0;
+		if (close(fd) != 0 && !e)
+			e = errno;
+		if (e) {
+			rc = -e;
+			snprintf(err, errlen, "cannot write '%s': %s", path, strerror(e));
+			unlink(path);
 		}
 	}
 	free(text);

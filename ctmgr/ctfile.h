@@ -53,6 +53,12 @@ int ctf_write_atomic_if(const char *path, const char *data, size_t len, uint64_t
  * is registered anywhere in the cluster): -EEXIST.
  */
 int ctf_save(long id, const struct ctc_conf *c, bool excl, char *err, size_t errlen);
+/*
+ * Replace CT id's config on this node with c only if pmxcfs still has it
+ * at version replaces (0: unconditionally; see ctf_write_atomic_if):
+ * -EAGAIN when someone wrote it since.
+ */
+int ctf_save_if(long id, const struct ctc_conf *c, uint64_t replaces, char *err, size_t errlen);
 
 /*
  * Load CT id's config from this node (lenient; warnings to stderr) with a

@@ -654,23 +654,25 @@ static void free_changes(struct changes *cs)
 
 /* Move the keys marked pending back to their running values; their new values to [pve:pending]. */
 /* (the caller holds the per-CT lock) */
-/*
- * The version pmxcfs has conf_path at (a path under ctf_root()), asked
- * over its IPC: the write-back replaces the config only if no one wrote it
- * since (ctf_write_atomic_if).
- */
-static int conf_version(const char *conf_path, uint64_t *version, char *err, size_t errlen)
+int hp_conf_version(const char *conf_path, uint64_t *version, char *err, size_t errlen)
 {
 	size_t rl = strlen(ctf_root());
 	struct pmxcfs_client *cl;
 	struct pmxcfs_entry *ents = NULL;
 	size_t n = 0;
 	uint64_t at;
-	if (strncmp(conf_path, ctf_root(), rl) != 0 || conf_path[rl] != '/') {
-		snprintf(err, errlen, "%s is not under %s", conf_path, ctf_root());
+	char real[4096];
+	/* /etc/pve/lxc is pmxcfs's link to this node's directory: its real path */
+	if (!realpath(conf_path, real)) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", conf_path, strerror(e));
+		return -e;
+	}
+	if (strncmp(real, ctf_root(), rl) != 0 || real[rl] != '/') {
+		snprintf(err, errlen, "%s is not under %s", real, ctf_root());
 		return -EINVAL;
 	}
-	const char *rel = conf_path + rl + 1;
+	const char *rel = real + rl + 1;
 	int rc = pmxcfs_connect(NULL, &cl);
 	if (rc == 0) {
 		rc = pmxcfs_list(cl, rel, &ents, &n, &at);
@@ -707,7 +709,7 @@ static int write_back(const char *conf_path, const char *digest, const struct ch
 	struct ctc_conf *c = NULL;
 	uint64_t version = 0;
 	/* the version first: a write after it fails the rename below */
-	int rc = conf_version(conf_path, &version, err, errlen);
+	int rc = hp_conf_version(conf_path, &version, err, errlen);
 	if (rc == 0)
 		rc = ctc_load(conf_path, false, &c, NULL, err, errlen);
 	if (rc == 0 && strcmp(c->digest, digest) != 0) {

@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* <lxcpath>/<id>/applied.conf */
 void hp_applied_path(long id, char *buf, size_t len);
@@ -47,6 +48,15 @@ struct hp_result {
  * The per-CT lock ($PCT_LOCK_DIR) is held while the config is rewritten.
  */
 int hp_reconcile(long id, const char *conf_path, struct hp_result *res, char *err, size_t errlen);
+
+/*
+ * The version pmxcfs has the file conf_path at (under ctf_root(); links
+ * resolved), asked over its IPC: a write of a new text replaces it only if
+ * no one wrote it since (ctf_write_atomic_if).  -EAGAIN when that version
+ * is newer than what watchers were shown (its cache invalidation may not
+ * have landed: a read now could show the text it replaced).
+ */
+int hp_conf_version(const char *conf_path, uint64_t *version, char *err, size_t errlen);
 
 /* $CTMGRD_RUN_DIR or /run/ctmgrd */
 const char *hp_run_dir(void);

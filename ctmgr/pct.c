@@ -476,6 +476,24 @@ static int cmd_set(int argc, char **argv)
 	int lockfd = ctf_lock(id, pct_lock_timeout(), err, sizeof(err));
 	if (lockfd < 0)
 		return fail("%s", err);
+	/*
+	 * The config's version before it is read: the new text replaces it
+	 * only if no one (an editor on another node) wrote it since.  Without
+	 * an answer from pmxcfs's IPC the write is unconditional.
+	 */
+	uint64_t version = 0;
+	char path[4096], verr[512];
+	ctf_path(id, path, sizeof(path));
+	int vr = -EAGAIN;
+	for (int i = 0; i < 40 && vr == -EAGAIN; i++)
+		if ((vr = hp_conf_version(path, &version, verr, sizeof(verr))) == -EAGAIN)
+			usleep(25 * 1000); /* a change still being released */
+	if (vr == -EAGAIN) {
+		fail("%s: try again", verr);
+		goto out;
+	}
+	if (vr)
+		version = 0;
 	if (ctf_load(id, &c, err, sizeof(err))) {
 		fail("%s", err);
 		goto out;
@@ -561,7 +579,16 @@ static int cmd_set(int argc, char **argv)
 	}
 	struct timespec before;
 	clock_gettime(CLOCK_REALTIME, &before);
-	if (ctf_save(id, c, false, err, sizeof(err)) == 0) {
+	/* tests: widen the window between the read and the write */
+	const char *delay = getenv("PCT_TEST_SAVE_DELAY_MS");
+	if (delay && atoi(delay) > 0)
+		usleep((useconds_t)atoi(delay) * 1000);
+	int src = ctf_save_if(id, c, version, err, sizeof(err));
+	if (src == -EAGAIN)
+		snprintf(err, sizeof(err),
+		         "detected modified configuration - file changed by "
+		         "other user? Try again.");
+	if (src == 0) {
 		rc = 0;
 		nnew = 0; /* the config names them now */
 	} else {

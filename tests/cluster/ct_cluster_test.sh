@@ -92,4 +92,29 @@ t_race() {
 	pct_on "$owner" destroy 301 || fail "destroy"
 }
 
+# pct set on node1 while an editor on node3 rewrites the same config: the
+# later write does not silently undo the earlier one - pct set's rename is
+# conditional on the version it read, so it fails and the edit stays.
+t_set_race() {
+	setup
+	pct_on 1 create 302 local:vztmpl/busybox.tar.zst --rootfs local:0.05 --memory 64 \
+		2>/dev/null || fail "create"
+	local conf=/etc/pve/nodes/node1/lxc/302.conf out rc=0
+	on 1 env PCT_LXC_PATH="$TMP/lxc" PCT_TEST_SAVE_DELAY_MS=1500 "$PCT" set 302 --cores 2 \
+		>"$TMP/set.out" 2>&1 &
+	local setter=$!
+	sleep 0.5 # pct set has read the config and waits before its write
+	on 3 sh -c "sed 's/^memory: .*/memory: 96/' $conf >$conf.new && mv $conf.new $conf"
+	wait "$setter" || rc=$?
+	out=$(cat "$TMP/set.out")
+	[ "$rc" != 0 ] || fail "pct set went through over node3's edit: $(on 1 cat "$conf")"
+	case $out in *"detected modified configuration"*) ;; *) fail "pct set said: $out" ;; esac
+	case $(on 1 cat "$conf") in *"memory: 96"*) ;; *) fail "node3's edit is gone: $(on 1 cat "$conf")" ;; esac
+	case $(on 1 cat "$conf") in *"cores: 2"*) fail "the refused set was written" ;; esac
+	# again, without the race: done
+	pct_on 1 set 302 --cores 2 >/dev/null || fail "pct set after the race"
+	case $(on 1 cat "$conf") in *"memory: 96"*"cores"* | *"cores: 2"*"memory: 96"*) ;; *) fail "after: $(on 1 cat "$conf")" ;; esac
+	pct_on 1 destroy 302 >/dev/null || fail "destroy"
+}
+
 run_case "$@"
