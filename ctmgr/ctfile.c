@@ -162,25 +162,10 @@ int ctf_write_atomic_if(const char *path, const char *data, size_t len, uint64_t
 	return 0;
 }
 
-int ctf_save_if(long id, const struct ctc_conf *c, uint64_t replaces, char *err, size_t errlen)
+/* c as CT id's config: exclusively created (excl), or replaced (if at version replaces) */
+static int save(long id, const struct ctc_conf *c, bool excl, uint64_t replaces, char *err,
+                size_t errlen)
 {
-	char path[4096];
-	size_t len;
-	char *text = ctc_print(c, &len);
-	if (!text) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	ctf_path(id, path, sizeof(path));
-	int rc = ctf_write_atomic_if(path, text, len, replaces, err, errlen);
-	free(text);
-	return rc;
-}
-
-int ctf_save(long id, const struct ctc_conf *c, bool excl, char *err, size_t errlen)
-{
-	if (!excl)
-		return ctf_save_if(id, c, 0, err, errlen);
 	char path[4096];
 	size_t len;
 	char *text = ctc_print(c, &len);
@@ -190,27 +175,42 @@ int ctf_save(long id, const struct ctc_conf *c, bool excl, char *err, size_t err
 	}
 	ctf_path(id, path, sizeof(path));
 	int rc = 0;
-	/* one write and close: pmxcfs commits the whole file at close */
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		rc = -errno;
-		if (rc == -EEXIST)
-			snprintf(err, errlen, "CT %ld already exists", id);
-		else
-			snprintf(err, errlen, "cannot create '%s': %s", path, strerror(-rc));
+	if (!excl) {
+		rc = ctf_write_atomic_if(path, text, len, replaces, err, errlen);
 	} else {
-		ssize_t w = write(fd, text, len);
-		int e = w < 0 ? errno : (size_t)w != len ? EIO : 0;
-		if (close(fd) != 0 && !e)
-			e = errno;
-		if (e) {
-			rc = -e;
-			snprintf(err, errlen, "cannot write '%s': %s", path, strerror(e));
-			unlink(path);
+		/* one write and close: pmxcfs commits the whole file at close */
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+		if (fd < 0) {
+			rc = -errno;
+			if (rc == -EEXIST)
+				snprintf(err, errlen, "CT %ld already exists", id);
+			else
+				snprintf(err, errlen, "cannot create '%s': %s", path,
+				         strerror(-rc));
+		} else {
+			ssize_t w = write(fd, text, len);
+			int e = w < 0 ? errno : (size_t)w != len ? EIO : 0;
+			if (close(fd) != 0 && !e)
+				e = errno;
+			if (e) {
+				rc = -e;
+				snprintf(err, errlen, "cannot write '%s': %s", path, strerror(e));
+				unlink(path);
+			}
 		}
 	}
 	free(text);
 	return rc;
+}
+
+int ctf_save_if(long id, const struct ctc_conf *c, uint64_t replaces, char *err, size_t errlen)
+{
+	return save(id, c, false, replaces, err, errlen);
+}
+
+int ctf_save(long id, const struct ctc_conf *c, bool excl, char *err, size_t errlen)
+{
+	return save(id, c, excl, 0, err, errlen);
 }
 
 int ctf_load(long id, struct ctc_conf **out, char *err, size_t errlen)
