@@ -383,6 +383,32 @@ static bool ident_matches(const struct mnt_ident *id, int fd)
 }
 
 /*
+ * A detached clone of the mount tree at path (recursive: with what is
+ * mounted below it), attr set on all of it; the fd or -errno.
+ */
+static int detached_bind(const char *key, const char *path, bool recursive,
+                         const struct mount_attr *attr, char *err, size_t errlen)
+{
+	int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path,
+	                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: cannot bind '%s': %s", key, path, strerror(e));
+		return -e;
+	}
+	if (attr->attr_set &&
+	    syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), attr,
+	            sizeof(*attr)) != 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: cannot apply the mount options to '%s': %s", key, path,
+		         strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/*
  * The detached mount for m (bind: a clone of the host path's tree, its
  * submounts too; image: a new ext4 mount of a fresh loop device), with m's
  * options; -errno.  An image that a loop device serves already (after
@@ -408,23 +434,7 @@ static int detached_volume(const struct mnt *m, const struct st_cfg *st, int wai
 			ident->dev = sb.st_dev;
 			ident->ino = sb.st_ino;
 		}
-		int fd = (int)syscall(SYS_open_tree, AT_FDCWD, src,
-		                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-		if (fd < 0) {
-			int e = errno;
-			snprintf(err, errlen, "%s: cannot bind '%s': %s", m->key, src, strerror(e));
-			return -e;
-		}
-		if (attr.attr_set &&
-		    syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
-		            sizeof(attr)) != 0) {
-			int e = errno;
-			snprintf(err, errlen, "%s: cannot apply the mount options to '%s': %s",
-			         m->key, src, strerror(e));
-			close(fd);
-			return -e;
-		}
-		return fd;
+		return detached_bind(m->key, src, true, &attr, err, errlen);
 	}
 	/*
 	 * A loop device of a container that just stopped is released a moment
@@ -479,19 +489,8 @@ static int detached_device(const char *key, const char *path, bool deny_write,
 	ident->ro = deny_write;
 	ident->dev = sb.st_rdev;
 	ident->type = sb.st_mode & S_IFMT;
-	int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-	if (fd >= 0 && deny_write &&
-	    syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) != 0) {
-		close(fd);
-		fd = -1;
-	}
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: cannot bind '%s': %s", key, path, strerror(e));
-		return -e;
-	}
-	return fd;
+	struct mount_attr attr = { .attr_set = deny_write ? MOUNT_ATTR_RDONLY : 0 };
+	return detached_bind(key, path, false, &attr, err, errlen);
 }
 
 /* Mount m's volume at target (a path, possibly /proc/self/fd/N). */
