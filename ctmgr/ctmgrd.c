@@ -138,11 +138,6 @@ static long request_id(const char *path)
  */
 static long retry_ids[256];
 static size_t nretry;
-/* consecutive "gone" answers of an id whose change said it exists */
-static struct {
-	long id;
-	int n;
-} gone_tries[64];
 
 static void retry_later(long id)
 {
@@ -153,27 +148,6 @@ static void retry_later(long id)
 		retry_ids[nretry++] = id;
 }
 
-/*
- * A config replaced by a rename can read as missing for a moment: the
- * kernel's cached directory entry still names the old file until pmxcfs's
- * invalidation (made by another thread) arrives.  Try again a few times
- * before taking it as gone.
- */
-static bool retry_gone(long id)
-{
-	size_t slot = (size_t)id % (sizeof(gone_tries) / sizeof(gone_tries[0]));
-	if (gone_tries[slot].id != id) {
-		gone_tries[slot].id = id;
-		gone_tries[slot].n = 0;
-	}
-	if (++gone_tries[slot].n > 10) {
-		gone_tries[slot].id = 0;
-		return false;
-	}
-	retry_later(id);
-	return true;
-}
-
 /* a migration to this node: carry it out once request and config are both here */
 static void take_over(long id)
 {
@@ -181,7 +155,7 @@ static void take_over(long id)
 	bool started;
 	int rc = mig_take_over(node, id, &started, err, sizeof(err));
 	if (rc == -EAGAIN)
-		retry_gone(id); /* the config may arrive (or become visible) a moment later */
+		logmsg(LOG_INFO, "CT %ld: migration request here, waiting for its config", id);
 	else if (rc)
 		clusterlog(LOG_ERR, "CT %ld: migration to %s: %s", id, node, err);
 	else if (started)
@@ -199,12 +173,14 @@ static void reconcile(long id, const char *cause)
 	snprintf(path, sizeof(path), "%s/%slxc/%ld.conf", ctf_root(), prefix, id);
 	int rc = hp_reconcile(id, path, &res, err, sizeof(err));
 	if (rc == -ENOENT) {
-		/* gone (destroyed, migrated away) - or not yet visible */
-		if (!retry_gone(id))
-			logmsg(LOG_INFO, "CT %ld: no config here (any more) (%s)", id, cause);
+		/*
+		 * Destroyed or migrated away.  (A config renamed into place is
+		 * never seen as missing: pmxcfs releases its change only after
+		 * the kernel forgot the entry it replaced.)
+		 */
+		logmsg(LOG_INFO, "CT %ld: no config here (any more) (%s)", id, cause);
 		return;
 	}
-	gone_tries[(size_t)id % (sizeof(gone_tries) / sizeof(gone_tries[0]))].id = 0;
 	if (rc == -EBUSY || rc == -EAGAIN || rc == -EACCES || rc == -EPERM || rc == -ENOTCONN ||
 	    rc == -EIO || rc == -ETIMEDOUT) {
 		logmsg(LOG_NOTICE, "CT %ld: %s - trying again (%s)", id, err, cause);
